@@ -1,0 +1,44 @@
+namespace NanoLlm.Config;
+
+/// <summary>A whole run file: what to train, how, where the weights go, and how to sample from them.</summary>
+/// <param name="Path">The run file as given on the command line.</param>
+/// <param name="Model">
+/// The <c>[model]</c> section. <c>name</c> and <c>vocab_size</c> are read here; every other key belongs to the
+/// model named, whose registry entry reads it and rejects what it does not know.
+/// </param>
+public sealed record RunConfig(
+    string Path,
+    ModelSettings Model,
+    TrainingSettings Training,
+    WeightsSettings Weights,
+    SamplingSettings Sampling);
+
+/// <param name="VocabSize">256 means raw bytes; more trains byte-pair merges on the corpus up to this size.</param>
+/// <param name="Hyperparameters">The rest of <c>[model]</c>, for the model's registry entry to read.</param>
+public sealed record ModelSettings(string Name, int VocabSize, SettingsSection Hyperparameters)
+{
+    public const int MinVocabSize = 256;
+    public const int MaxVocabSize = 65_536;
+}
+
+/// <param name="Corpus">The training text (UTF-8), resolved against the working directory.</param>
+/// <param name="Steps">Optimizer steps to take; set directly, or from <c>epochs</c> × the steps one pass over the training split takes.</param>
+/// <param name="Epochs">The <c>epochs</c> key when given (0 when <c>steps</c> was given instead).</param>
+/// <param name="ValFraction">The last fraction of the corpus held out for validation.</param>
+/// <param name="EvalInterval">Evaluate every this many steps (0: only at the end).</param>
+/// <param name="EvalBatches">Batches per evaluation; 0 scores the whole split.</param>
+public sealed record TrainingSettings(
+    string Corpus,
+    int Steps,
+    int Epochs,
+    double LearningRate,
+    int BatchSize,
+    int Seed,
+    double ValFraction,
+    int EvalInterval,
+    int EvalBatches);
+
+public sealed record WeightsSettings(string Path);
+
+/// <param name="Temperature">0 picks the most likely token (greedy); higher values flatten the distribution.</param>
+public sealed record SamplingSettings(int MaxNewTokens, double Temperature, int Seed);

@@ -1,0 +1,165 @@
+using Tomlyn.Parsing;
+using Tomlyn.Syntax;
+
+namespace NanoLlm.Config;
+
+/// <summary>
+/// Turns a TOML run file (plus <c>--set section.key=value</c> overrides) into a validated <see cref="RunConfig"/>.
+/// The only type that knows TOML. Defaults live here, next to the keys they belong to.
+/// </summary>
+public static class RunConfigLoader
+{
+    private static readonly string[] Sections = ["model", "training", "weights", "sampling"];
+
+    public static RunConfig Load(string path, IReadOnlyList<string>? overrides = null)
+    {
+        var sections = ReadSections(path);
+        foreach (var assignment in overrides ?? [])
+        {
+            ApplyOverride(sections, path, assignment);
+        }
+
+        var model = Section(sections, path, "model");
+        var modelName = model.GetString("name");
+        var vocabSize = model.GetInt("vocab_size", ModelSettings.MinVocabSize, ModelSettings.MinVocabSize, ModelSettings.MaxVocabSize);
+
+        var training = Section(sections, path, "training");
+        var trainingSettings = ReadTraining(training);
+        training.RejectUnknownKeys();
+
+        var weights = Section(sections, path, "weights");
+        var weightsSettings = new WeightsSettings(weights.GetString("path"));
+        weights.RejectUnknownKeys();
+
+        var sampling = Section(sections, path, "sampling");
+        var samplingSettings = new SamplingSettings(
+            MaxNewTokens: sampling.GetInt("max_new_tokens", 200, 1, 1_000_000),
+            Temperature: sampling.GetDouble("temperature", 1.0, 0, 100),
+            Seed: sampling.GetInt("seed", 1337, 0, int.MaxValue));
+        sampling.RejectUnknownKeys();
+
+        return new RunConfig(path, new ModelSettings(modelName, vocabSize, model), trainingSettings, weightsSettings, samplingSettings);
+    }
+
+    private static TrainingSettings ReadTraining(SettingsSection training)
+    {
+        var corpus = training.GetString("corpus");
+        var hasSteps = training.Contains("steps");
+        var hasEpochs = training.Contains("epochs");
+        if (hasSteps == hasEpochs)
+        {
+            throw new ConfigException(
+                $"{training.Origin}: [training] needs exactly one of steps or epochs: add steps = 1000 or epochs = 10");
+        }
+        var steps = hasSteps ? training.GetInt("steps", null, 1, int.MaxValue) : 0;
+        var epochs = hasEpochs ? training.GetInt("epochs", null, 1, 1_000_000) : 0;
+        return new TrainingSettings(
+            Corpus: corpus,
+            Steps: steps,
+            Epochs: epochs,
+            LearningRate: training.GetDouble("learning_rate", null, 0, 1_000, minExclusive: true),
+            BatchSize: training.GetInt("batch_size", 32, 1, 1 << 20),
+            Seed: training.GetInt("seed", 1337, 0, int.MaxValue),
+            ValFraction: training.GetDouble("val_fraction", 0.1, 0, 0.5),
+            EvalInterval: training.GetInt("eval_interval", 0, 0, int.MaxValue),
+            EvalBatches: training.GetInt("eval_batches", 0, 0, 1_000_000));
+    }
+
+    private static SettingsSection Section(Dictionary<string, (string Origin, Dictionary<string, SettingValue> Values)> sections, string path, string name)
+    {
+        var (origin, values) = sections.TryGetValue(name, out var found) ? found : ($"{path}", new Dictionary<string, SettingValue>());
+        return new SettingsSection(name, origin, values);
+    }
+
+    private static Dictionary<string, (string Origin, Dictionary<string, SettingValue> Values)> ReadSections(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            var reason = e is FileNotFoundException or DirectoryNotFoundException ? "file not found" : e.Message;
+            throw new ConfigException($"{path}: cannot read the run file ({reason}): check the CONFIG path", e);
+        }
+
+        var document = SyntaxParser.Parse(text, path, true);
+        if (document.HasErrors)
+        {
+            var first = document.Diagnostics.First(d => d.Kind == DiagnosticMessageKind.Error);
+            throw new ConfigException($"{path}:{first.Span.Start.Line + 1}: invalid TOML: {first.Message}");
+        }
+        if (document.KeyValues.ChildrenCount > 0)
+        {
+            var stray = document.KeyValues.GetChild(0)!;
+            throw new ConfigException(
+                $"{path}:{stray.Span.Start.Line + 1}: key {KeyName(stray.Key!)} is outside any section: put it under [model], [training], [weights] or [sampling]");
+        }
+
+        var sections = new Dictionary<string, (string, Dictionary<string, SettingValue>)>(StringComparer.Ordinal);
+        foreach (var table in document.Tables)
+        {
+            var line = table.Span.Start.Line + 1;
+            var name = KeyName(table.Name!);
+            if (table is not TableSyntax || Array.IndexOf(Sections, name) < 0)
+            {
+                throw new ConfigException(
+                    $"{path}:{line}: unknown section [{name}]: the sections are {string.Join(", ", Sections.Select(s => $"[{s}]"))}");
+            }
+            var values = new Dictionary<string, SettingValue>(StringComparer.Ordinal);
+            foreach (var item in table.Items)
+            {
+                var key = KeyName(item.Key!);
+                var origin = $"{path}:{item.Span.Start.Line + 1}";
+                values[key] = new SettingValue(ScalarValue(item.Value!, origin, name, key), origin);
+            }
+            sections[name] = ($"{path}:{line}", values);
+        }
+        return sections;
+    }
+
+    private static void ApplyOverride(
+        Dictionary<string, (string Origin, Dictionary<string, SettingValue> Values)> sections, string path, string assignment)
+    {
+        var origin = $"--set {assignment}";
+        var equals = assignment.IndexOf('=', StringComparison.Ordinal);
+        var dot = assignment.IndexOf('.', StringComparison.Ordinal);
+        if (equals < 0 || dot < 0 || dot > equals)
+        {
+            throw new ConfigException($"{origin}: write it as --set section.key=value, e.g. --set training.steps=100");
+        }
+        var section = assignment[..dot].Trim();
+        var key = assignment[(dot + 1)..equals].Trim();
+        var rawValue = assignment[(equals + 1)..].Trim();
+        if (Array.IndexOf(Sections, section) < 0)
+        {
+            throw new ConfigException($"{origin}: unknown section [{section}]: the sections are {string.Join(", ", Sections.Select(s => $"[{s}]"))}");
+        }
+
+        // The value is read as TOML (numbers, true/false, "quoted"); anything TOML does not read is taken as a plain string.
+        var parsed = SyntaxParser.Parse($"v = {rawValue}\n", origin, true);
+        object value = parsed.HasErrors || parsed.KeyValues.ChildrenCount != 1
+            ? rawValue
+            : ScalarValue(parsed.KeyValues.GetChild(0)!.Value!, origin, section, key);
+
+        if (!sections.TryGetValue(section, out var existing))
+        {
+            existing = (path, new Dictionary<string, SettingValue>(StringComparer.Ordinal));
+            sections[section] = existing;
+        }
+        existing.Values[key] = new SettingValue(value, origin);
+    }
+
+    private static object ScalarValue(ValueSyntax value, string origin, string section, string key) => value switch
+    {
+        StringValueSyntax s => s.Value!,
+        IntegerValueSyntax i => i.Value,
+        FloatValueSyntax f => f.Value,
+        BooleanValueSyntax b => b.Value,
+        _ => throw new ConfigException(
+            $"{origin}: [{section}] {key}: only strings, numbers and true/false are accepted here"),
+    };
+
+    private static string KeyName(KeySyntax key) => key.ToString()!.Trim().Trim('"');
+}

@@ -1,0 +1,158 @@
+using NanoLlm.Config;
+using NanoLlm.Tests.Support;
+
+namespace NanoLlm.Tests.Config;
+
+public sealed class RunConfigLoaderTests : IDisposable
+{
+    private const string BigramRun = """
+        [model]
+        name = "bigram"
+        vocab_size = 256
+
+        [training]
+        corpus = "configs/corpus.txt"
+        epochs = 200
+        learning_rate = 1.0
+
+        [weights]
+        path = "target/bigram.weights"
+        """;
+
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private RunConfig LoadText(string text, params string[] overrides) =>
+        RunConfigLoader.Load(_folder.Write("run.toml", text), overrides);
+
+    private string LoadError(string text, params string[] overrides) =>
+        Assert.Throws<ConfigException>(() => LoadText(text, overrides)).Message;
+
+    [Fact]
+    public void Loads_the_bigram_run_file_with_defaults_for_missing_optional_keys()
+    {
+        var config = LoadText(BigramRun);
+
+        Assert.Equal("bigram", config.Model.Name);
+        Assert.Equal(256, config.Model.VocabSize);
+        Assert.Equal("configs/corpus.txt", config.Training.Corpus);
+        Assert.Equal(200, config.Training.Epochs);
+        Assert.Equal(0, config.Training.Steps);
+        Assert.Equal(1.0, config.Training.LearningRate);
+        Assert.Equal(32, config.Training.BatchSize);
+        Assert.Equal(0.1, config.Training.ValFraction);
+        Assert.Equal("target/bigram.weights", config.Weights.Path);
+        Assert.Equal(200, config.Sampling.MaxNewTokens);
+    }
+
+    [Fact]
+    public void A_typo_in_a_required_key_names_the_file_line_and_key_and_suggests_the_right_one()
+    {
+        var message = LoadError(BigramRun.Replace("learning_rate", "learnig_rate"));
+
+        Assert.Equal($"{_folder.File("run.toml")}:8: unknown key [training] learnig_rate: did you mean learning_rate?", message);
+    }
+
+    [Fact]
+    public void A_typo_in_an_optional_key_names_the_line_and_lists_the_known_keys()
+    {
+        var message = LoadError(BigramRun.Replace("learning_rate = 1.0", "learning_rate = 1.0\nbatch_sise = 8"));
+
+        Assert.StartsWith($"{_folder.File("run.toml")}:9: unknown key [training] batch_sise: the keys of [training] here are ", message);
+        Assert.Contains("batch_size", message);
+    }
+
+    [Fact]
+    public void A_wrong_type_names_the_line_and_key()
+    {
+        var message = LoadError(BigramRun.Replace("epochs = 200", "epochs = \"many\""));
+
+        Assert.Equal($"{_folder.File("run.toml")}:7: [training] epochs: \"many\" is not a whole number (no quotes, no decimal point)", message);
+    }
+
+    [Fact]
+    public void A_missing_required_key_names_the_section_and_how_to_add_it()
+    {
+        var message = LoadError(BigramRun.Replace("path = \"target/bigram.weights\"", ""));
+
+        Assert.Contains(":10: missing key [weights] path: add path = ", message);
+    }
+
+    [Fact]
+    public void A_negative_learning_rate_is_out_of_range()
+    {
+        var message = LoadError(BigramRun.Replace("learning_rate = 1.0", "learning_rate = -0.5"));
+
+        Assert.Contains(":8: [training] learning_rate: -0.5 is out of range: use a number greater than 0", message);
+    }
+
+    [Theory]
+    [InlineData(255)]
+    [InlineData(65_537)]
+    public void A_vocab_size_outside_256_to_65536_is_out_of_range(int vocabSize)
+    {
+        var message = LoadError(BigramRun.Replace("vocab_size = 256", $"vocab_size = {vocabSize}"));
+
+        Assert.Contains($":3: [model] vocab_size: {vocabSize} is out of range: use a whole number from 256 to 65536", message);
+    }
+
+    [Fact]
+    public void A_missing_file_says_so_and_names_it()
+    {
+        var path = _folder.File("absent.toml");
+
+        var message = Assert.Throws<ConfigException>(() => RunConfigLoader.Load(path)).Message;
+
+        Assert.Equal($"{path}: cannot read the run file (file not found): check the CONFIG path", message);
+    }
+
+    [Fact]
+    public void Invalid_toml_names_the_line()
+    {
+        var message = LoadError(BigramRun.Replace("[training]", "[training"));
+
+        Assert.StartsWith($"{_folder.File("run.toml")}:5: invalid TOML:", message);
+    }
+
+    [Fact]
+    public void An_unknown_section_lists_the_known_ones()
+    {
+        var message = LoadError(BigramRun + "\n[trainig]\nsteps = 3\n");
+
+        Assert.Contains(":12: unknown section [trainig]: the sections are [model], [training], [weights], [sampling]", message);
+    }
+
+    [Fact]
+    public void Both_steps_and_epochs_is_an_error()
+    {
+        var message = LoadError(BigramRun.Replace("epochs = 200", "epochs = 200\nsteps = 10"));
+
+        Assert.Contains("[training] needs exactly one of steps or epochs", message);
+    }
+
+    [Fact]
+    public void Set_overrides_a_key_with_a_typed_value()
+    {
+        var config = LoadText(BigramRun.Replace("epochs = 200", "steps = 5"), "training.steps=7", "weights.path=elsewhere.weights");
+
+        Assert.Equal(7, config.Training.Steps);
+        Assert.Equal("elsewhere.weights", config.Weights.Path);
+    }
+
+    [Fact]
+    public void A_bad_set_value_names_the_setting()
+    {
+        var message = LoadError(BigramRun, "training.learning_rate=-1");
+
+        Assert.Equal("--set training.learning_rate=-1: [training] learning_rate: -1 is out of range: use a number greater than 0 and at most 1000", message);
+    }
+
+    [Fact]
+    public void Model_keys_other_than_name_and_vocab_size_are_left_for_the_model_to_read()
+    {
+        var config = LoadText(BigramRun.Replace("vocab_size = 256", "vocab_size = 256\ncontext_length = 8"));
+
+        Assert.Equal(8, config.Model.Hyperparameters.GetInt("context_length", null, 1, 100));
+    }
+}
