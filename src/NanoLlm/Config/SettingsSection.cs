@@ -33,6 +33,9 @@ public sealed class SettingsSection
 
     public bool Contains(string key) => _values.ContainsKey(key);
 
+    /// <summary>Where <paramref name="key"/> was written, or the section's own origin when it was not.</summary>
+    public string OriginOf(string key) => _values.TryGetValue(key, out var setting) ? setting.Origin : Origin;
+
     public string GetString(string key, string? defaultValue = null)
     {
         var value = Read(key, defaultValue, "a string", "\"text\"");

@@ -1,0 +1,30 @@
+using NanoLlm.Config;
+
+namespace NanoLlm.Model;
+
+/// <summary>
+/// The model name in a run file picks the model. One entry per model: its name and how to build it from its
+/// <c>[model]</c> keys (read through <see cref="SettingsSection"/>, which also rejects keys the model does not take).
+/// </summary>
+public static class ModelRegistry
+{
+    /// <param name="Create">Builds the model for a vocabulary size from its hyperparameters.</param>
+    public sealed record Entry(string Name, string Description, Func<int, SettingsSection, ILanguageModel> Create);
+
+    public static IReadOnlyList<Entry> Entries { get; } =
+    [
+        new(BigramModel.Name, "next token from the current token: a V×V table", (vocabSize, settings) => new BigramModel(vocabSize, settings)),
+    ];
+
+    /// <summary>Builds the model named <paramref name="name"/>; an unknown name or key is a <see cref="ConfigException"/>.</summary>
+    public static ILanguageModel Create(string name, int vocabSize, SettingsSection hyperparameters)
+    {
+        var entry = Entries.FirstOrDefault(e => e.Name == name)
+            ?? throw new ConfigException(
+                $"{hyperparameters.OriginOf("name")}: unknown model \"{name}\": the models are {string.Join(", ", Entries.Select(e => e.Name))}");
+        hyperparameters.Accept("name", "vocab_size");
+        var model = entry.Create(vocabSize, hyperparameters);
+        hyperparameters.RejectUnknownKeys();
+        return model;
+    }
+}

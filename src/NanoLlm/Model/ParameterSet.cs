@@ -1,0 +1,82 @@
+namespace NanoLlm.Model;
+
+/// <summary>What a model declares about one of its parameters.</summary>
+/// <param name="Shape">Row-major, e.g. <c>[V, C]</c> for an embedding table.</param>
+/// <param name="Decay">Whether weight decay applies: matrices yes; biases, norms and (by default) embeddings no.</param>
+public sealed record ParameterSpec(string Name, int[] Shape, bool Decay);
+
+/// <summary>One named view of a <see cref="ParameterSet"/>: its values and gradients are slices of the set's two buffers.</summary>
+public sealed class Parameter
+{
+    private readonly ParameterSet _set;
+
+    internal Parameter(ParameterSet set, ParameterSpec spec, int offset)
+    {
+        _set = set;
+        Name = spec.Name;
+        Shape = spec.Shape;
+        Decay = spec.Decay;
+        Offset = offset;
+        Length = ElementCount(spec.Shape);
+    }
+
+    public string Name { get; }
+    public int[] Shape { get; }
+    public bool Decay { get; }
+    public int Offset { get; }
+    public int Length { get; }
+
+    public Span<float> Values => _set.Values.AsSpan(Offset, Length);
+    public Span<float> Grads => _set.Grads.AsSpan(Offset, Length);
+
+    internal static int ElementCount(int[] shape)
+    {
+        long count = 1;
+        foreach (var dimension in shape)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(dimension);
+            count *= dimension;
+        }
+        return checked((int)count);
+    }
+}
+
+/// <summary>
+/// All parameters of a model in one contiguous buffer, their gradients in a second of the same size (llm.c's layout):
+/// zeroing gradients is one clear, an optimizer step is one pass, saving writes the named views.
+/// </summary>
+public sealed class ParameterSet
+{
+    private readonly Dictionary<string, Parameter> _byName = new(StringComparer.Ordinal);
+
+    public ParameterSet(IReadOnlyList<ParameterSpec> specs)
+    {
+        var parameters = new Parameter[specs.Count];
+        var offset = 0;
+        for (var i = 0; i < specs.Count; i++)
+        {
+            parameters[i] = new Parameter(this, specs[i], offset);
+            if (!_byName.TryAdd(specs[i].Name, parameters[i]))
+            {
+                throw new ArgumentException($"Two parameters are named {specs[i].Name}.", nameof(specs));
+            }
+            offset = checked(offset + parameters[i].Length);
+        }
+        Parameters = parameters;
+        Values = new float[offset];
+        Grads = new float[offset];
+    }
+
+    /// <summary>In declaration order, which is also the order of the buffers and of the weights file.</summary>
+    public IReadOnlyList<Parameter> Parameters { get; }
+
+    public float[] Values { get; }
+    public float[] Grads { get; }
+    public int Count => Values.Length;
+
+    public Parameter this[string name] => _byName[name];
+
+    public bool TryGet(string name, out Parameter parameter) => _byName.TryGetValue(name, out parameter!);
+
+    public void ZeroGrads() => Array.Clear(Grads);
+}
