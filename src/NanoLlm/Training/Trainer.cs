@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using NanoLlm.Config;
+using NanoLlm.Model;
+
+namespace NanoLlm.Training;
+
+/// <summary>
+/// The training loop (nanoGPT's train.py on one screen): sample a batch → forward → backward → step → report,
+/// with evaluation on the held-out split every <c>eval_interval</c> steps and at the end.
+/// </summary>
+public sealed class Trainer
+{
+    /// <summary>The summary's training loss is the mean over this many last steps, smoothing batch noise.</summary>
+    public const int LossWindow = 20;
+
+    private readonly ILanguageModel _model;
+    private readonly IOptimizer _optimizer;
+    private readonly TrainingSettings _settings;
+    private readonly int _length;
+    private readonly int[] _inputs;
+    private readonly int[] _targets;
+
+    public Trainer(ILanguageModel model, IOptimizer optimizer, TrainingSettings settings, int trainLength)
+    {
+        if (trainLength < 2)
+        {
+            throw new ArgumentException("The training split needs at least two tokens.", nameof(trainLength));
+        }
+        _model = model;
+        _optimizer = optimizer;
+        _settings = settings;
+        _length = Math.Min(model.Spec.ContextLength, trainLength - 1);
+        _inputs = new int[settings.BatchSize * _length];
+        _targets = new int[settings.BatchSize * _length];
+    }
+
+    /// <summary>Tokens per training window: the model's context, or less when the corpus is shorter.</summary>
+    public int WindowLength => _length;
+
+    /// <summary><c>steps</c>, or <c>epochs</c> × the steps one pass over the training tokens takes.</summary>
+    public int TotalSteps(int trainLength) => _settings.Steps > 0
+        ? _settings.Steps
+        : checked(_settings.Epochs * (int)Math.Ceiling((trainLength - 1) / (double)(_settings.BatchSize * _length)));
+
+    public TrainingSummary Run(TokenSplit train, TokenSplit validation, Action<TrainingProgress>? progress, CancellationToken cancellation)
+    {
+        var random = new Random(_settings.Seed);
+        var totalSteps = TotalSteps(train.Length);
+        var batchSize = _settings.BatchSize;
+        var recentLosses = new float[LossWindow];
+        var clock = Stopwatch.StartNew();
+        var step = 0;
+        Evaluation? lastValidation = null;
+        while (step < totalSteps && !cancellation.IsCancellationRequested)
+        {
+            // Random windows, as nanoGPT samples them: an epoch is a pass's worth of tokens, not a strict permutation.
+            for (var b = 0; b < batchSize; b++)
+            {
+                var start = random.Next(train.Length - _length);
+                train.Window(start, _inputs.AsSpan(b * _length, _length), _targets.AsSpan(b * _length, _length));
+            }
+            var loss = _model.Forward(_inputs, _targets, batchSize, _length);
+            _model.Parameters.ZeroGrads();
+            _model.Backward();
+            _optimizer.Update(_model.Parameters, (float)_settings.LearningRate);
+            recentLosses[step % LossWindow] = loss;
+            step++;
+
+            var evaluateNow = step == totalSteps || (_settings.EvalInterval > 0 && step % _settings.EvalInterval == 0);
+            Evaluation? validationNow = evaluateNow ? Evaluate(validation) : null;
+            lastValidation = validationNow ?? lastValidation;
+            progress?.Invoke(new TrainingProgress(
+                step, totalSteps, loss, TokensPerSecond(step, clock.Elapsed), clock.Elapsed, validationNow));
+        }
+
+        if (step < totalSteps && step > 0)
+        {
+            lastValidation = Evaluate(validation);
+        }
+        var window = Math.Min(step, LossWindow);
+        var meanLoss = window == 0 ? float.NaN : recentLosses.AsSpan(0, window).ToArray().Average();
+        return new TrainingSummary(step, meanLoss, lastValidation, TokensPerSecond(step, clock.Elapsed), clock.Elapsed, step < totalSteps);
+    }
+
+    /// <summary>
+    /// Scores a split with consecutive windows (deterministic, no sampling), <c>eval_batches</c> batches of them or
+    /// the whole split when that is 0. Null when the split is too short for one window.
+    /// </summary>
+    public Evaluation? Evaluate(TokenSplit split)
+    {
+        var windows = (split.Length - 1) / _length;
+        if (windows == 0)
+        {
+            return null;
+        }
+        var batchSize = _settings.BatchSize;
+        if (_settings.EvalBatches > 0)
+        {
+            windows = Math.Min(windows, _settings.EvalBatches * batchSize);
+        }
+        double totalNats = 0;
+        long totalBytes = 0;
+        for (var first = 0; first < windows; first += batchSize)
+        {
+            var rows = Math.Min(batchSize, windows - first);
+            for (var b = 0; b < rows; b++)
+            {
+                split.Window((first + b) * _length, _inputs.AsSpan(b * _length, _length), _targets.AsSpan(b * _length, _length));
+            }
+            var used = rows * _length;
+            totalNats += (double)_model.Forward(_inputs.AsSpan(0, used), _targets.AsSpan(0, used), rows, _length) * used;
+            foreach (var target in _targets.AsSpan(0, used))
+            {
+                totalBytes += split.BytesPerToken[target];
+            }
+        }
+        var tokens = (double)windows * _length;
+        return new Evaluation(totalNats / tokens, totalNats / Math.Log(2) / totalBytes);
+    }
+
+    private double TokensPerSecond(int steps, TimeSpan elapsed) =>
+        elapsed.TotalSeconds > 0 ? (double)steps * _settings.BatchSize * _length / elapsed.TotalSeconds : 0;
+}
