@@ -1,0 +1,45 @@
+# NanoLlm: build, test, lint, train, chat, bench. Run from the repository root.
+DOTNET        ?= dotnet
+CONFIGURATION ?= Release
+CONFIG        ?= configs/bigram.toml
+PROMPT        ?=
+BENCH         ?=
+# Tiny Shakespeare for the benchmarks (and later the tests): a path to tinyshakespeare.txt.
+DATA_SOURCE   ?= data/tinyshakespeare.txt
+
+BIN_TRAIN = src/NanoLlm.Train/bin/$(CONFIGURATION)/net10.0/NanoLlm.Train.dll
+BIN_CHAT  = src/NanoLlm.Chat/bin/$(CONFIGURATION)/net10.0/NanoLlm.Chat.dll
+BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
+
+.PHONY: build test lint format train chat bench
+
+build:
+	$(BUILD) NanoLlm.slnx
+
+# Results go to TestResults/ as TRX files too, so CI can count them.
+test:
+	$(DOTNET) test NanoLlm.slnx --nologo -c $(CONFIGURATION) --logger "trx" --logger "console;verbosity=minimal" --results-directory TestResults
+
+lint:
+	$(DOTNET) format NanoLlm.slnx --verify-no-changes
+	$(BUILD) NanoLlm.slnx -warnaserror
+
+format:
+	$(DOTNET) format NanoLlm.slnx
+
+train:
+	@$(BUILD) src/NanoLlm.Train >/dev/null || $(BUILD) src/NanoLlm.Train
+	$(DOTNET) $(BIN_TRAIN) $(CONFIG) $(ARGS)
+
+# With PROMPT set: one completion to stdout. Without: the terminal chat (Esc quits).
+chat:
+	@$(BUILD) src/NanoLlm.Chat >/dev/null || $(BUILD) src/NanoLlm.Chat
+ifeq ($(strip $(PROMPT)),)
+	$(DOTNET) $(BIN_CHAT) $(CONFIG) $(ARGS)
+else
+	$(DOTNET) $(BIN_CHAT) $(CONFIG) --prompt "$(PROMPT)" $(ARGS)
+endif
+
+# BENCH picks benchmarks, e.g. BENCH='--filter *Bpe*'.
+bench:
+	NANOLLM_TINYSHAKESPEARE=$(abspath $(DATA_SOURCE)) $(DOTNET) run -c Release --project bench/NanoLlm.Bench -- $(if $(BENCH),$(BENCH),--filter '*')

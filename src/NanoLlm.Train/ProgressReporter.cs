@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using System.Globalization;
+using NanoLlm.Config;
+using NanoLlm.Training;
+using Spectre.Console;
+
+namespace NanoLlm.Train;
+
+/// <summary>
+/// Shows training progress on stderr: a live Spectre.Console bar (step, loss, validation, tokens/s, ETA) when stderr
+/// is a terminal, plain periodic lines when it is not (logs, CI, tests).
+/// </summary>
+internal abstract class ProgressReporter
+{
+    public static ProgressReporter Create(RunConfig config) =>
+        Console.IsErrorRedirected ? new PlainLines(config) : new LiveBar(config);
+
+    public abstract T Run<T>(Func<Action<TrainingProgress>, T> train);
+
+    protected static string Describe(TrainingProgress progress, Evaluation? validation)
+    {
+        var text = string.Create(CultureInfo.InvariantCulture, $"step {progress.Step}/{progress.TotalSteps} loss {progress.Loss:F4}");
+        if (validation is { } v)
+        {
+            text += string.Create(CultureInfo.InvariantCulture, $" val_loss {v.Loss:F4} val_bpb {v.BitsPerByte:F4}");
+        }
+        return text + string.Create(CultureInfo.InvariantCulture, $" {progress.TokensPerSecond:F0} tok/s");
+    }
+
+    private sealed class PlainLines(RunConfig config) : ProgressReporter
+    {
+        private static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
+
+        public override T Run<T>(Func<Action<TrainingProgress>, T> train)
+        {
+            Console.Error.WriteLine($"training {config.Model.Name} on {config.Training.Corpus}");
+            var sinceLastLine = Stopwatch.StartNew();
+            return train(progress =>
+            {
+                var last = progress.Step == progress.TotalSteps;
+                if (last || progress.Validation is not null || progress.Step == 1 || sinceLastLine.Elapsed >= Interval)
+                {
+                    Console.Error.WriteLine(Describe(progress, progress.Validation));
+                    sinceLastLine.Restart();
+                }
+            });
+        }
+    }
+
+    private sealed class LiveBar(RunConfig config) : ProgressReporter
+    {
+        public override T Run<T>(Func<Action<TrainingProgress>, T> train)
+        {
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+            return console.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                .Start(context =>
+                {
+                    var task = context.AddTask($"training {config.Model.Name}", maxValue: 1);
+                    Evaluation? lastValidation = null;
+                    return train(progress =>
+                    {
+                        lastValidation = progress.Validation ?? lastValidation;
+                        task.MaxValue = progress.TotalSteps;
+                        task.Value = progress.Step;
+                        task.Description = Markup.Escape(Describe(progress, lastValidation));
+                    });
+                });
+        }
+    }
+}
