@@ -1,0 +1,65 @@
+namespace NanoLlm.IntegrationTests;
+
+public sealed class ChatProgramTests : IDisposable
+{
+    private const string TinyRun = """
+        [model]
+        name = "bigram"
+
+        [training]
+        corpus = "corpus.txt"
+        steps = 200
+        batch_size = 16
+        learning_rate = 2.0
+
+        [weights]
+        path = "tiny.weights"
+
+        [sampling]
+        max_new_tokens = 12
+        temperature = 0
+        """;
+
+    private readonly TempFolder _folder = new();
+
+    public ChatProgramTests()
+    {
+        _folder.Write("corpus.txt", string.Concat(Enumerable.Repeat("abcdefgh", 50)));
+        _folder.Write("run.toml", TinyRun);
+    }
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public void Prompt_mode_prints_the_completion_the_trained_model_predicts()
+    {
+        Assert.Equal(0, ProgramRunner.Train(_folder.Path, "run.toml").ExitCode);
+
+        var result = ProgramRunner.Chat(_folder.Path, "run.toml", "--prompt", "a");
+
+        Assert.True(result.ExitCode == 0, result.StandardError);
+        // Greedy decoding of a bigram trained on "abcdefgh…" continues the cycle.
+        Assert.Equal("bcdefghabcde", result.StandardOutput.TrimEnd('\n'));
+    }
+
+    [Fact]
+    public void Missing_weights_exit_2_and_say_how_to_train_them()
+    {
+        var result = ProgramRunner.Chat(_folder.Path, "run.toml", "--prompt", "a");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal("error: tiny.weights not found: train the model first with make train CONFIG=run.toml", result.StandardError.Trim());
+    }
+
+    [Fact]
+    public void A_corrupt_weights_file_exits_2_with_a_message_naming_it()
+    {
+        _folder.Write("tiny.weights", "this is not a weights file at all");
+
+        var result = ProgramRunner.Chat(_folder.Path, "run.toml", "--prompt", "a");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("error: tiny.weights", result.StandardError.Trim());
+        Assert.DoesNotContain("   at ", result.StandardError);
+    }
+}

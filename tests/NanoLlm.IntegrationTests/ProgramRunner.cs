@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using System.Reflection;
+
+namespace NanoLlm.IntegrationTests;
+
+/// <summary>Runs the built program DLLs (<c>dotnet NanoLlm.Train.dll …</c>) as real processes in a given folder.</summary>
+public static class ProgramRunner
+{
+    public sealed record Result(int ExitCode, string StandardOutput, string StandardError);
+
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
+
+    public static Result Train(string workingDirectory, params string[] args) => Run("NanoLlm.Train", workingDirectory, args);
+
+    public static Result Chat(string workingDirectory, params string[] args) => Run("NanoLlm.Chat", workingDirectory, args);
+
+    private static Result Run(string program, string workingDirectory, string[] args)
+    {
+        var configuration = typeof(ProgramRunner).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
+        var dll = Path.Combine(RepositoryRoot, "src", program, "bin", configuration, "net10.0", program + ".dll");
+        Assert.True(File.Exists(dll), $"{dll} is not built: build the solution first (make build).");
+
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        start.ArgumentList.Add(dll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(start)!;
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"{program} {string.Join(' ', args)} did not finish within 2 minutes");
+        }
+        return new Result(process.ExitCode, output.Result, error.Result);
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        {
+            if (File.Exists(Path.Combine(folder.FullName, "NanoLlm.slnx")))
+            {
+                return folder.FullName;
+            }
+        }
+        throw new InvalidOperationException("NanoLlm.slnx not found above " + AppContext.BaseDirectory);
+    }
+}

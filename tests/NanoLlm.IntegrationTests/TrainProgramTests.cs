@@ -1,0 +1,76 @@
+using NanoLlm.Training;
+
+namespace NanoLlm.IntegrationTests;
+
+public sealed class TrainProgramTests : IDisposable
+{
+    private const string TinyRun = """
+        [model]
+        name = "bigram"
+        vocab_size = 256
+
+        [training]
+        corpus = "corpus.txt"
+        steps = 40
+        batch_size = 8
+        learning_rate = 1.0
+
+        [weights]
+        path = "out/tiny.weights"
+        """;
+
+    private readonly TempFolder _folder = new();
+
+    public TrainProgramTests()
+    {
+        _folder.Write("corpus.txt", string.Concat(Enumerable.Repeat("the cat sat on the mat. ", 40)));
+    }
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public void Train_writes_a_loadable_weights_file_and_a_summary_line()
+    {
+        _folder.Write("run.toml", TinyRun);
+
+        var result = ProgramRunner.Train(_folder.Path, "run.toml");
+
+        Assert.True(result.ExitCode == 0, result.StandardError);
+        var lastLine = result.StandardOutput.TrimEnd().Split('\n')[^1];
+        Assert.Matches(@"^trained model=bigram steps=40 loss=\d+\.\d{4} val_loss=\d+\.\d{4} val_bpb=\d+\.\d{4} tokens_per_s=\d+ seconds=[\d.]+ weights=out/tiny.weights$", lastLine);
+        var cortex = Cortex.Load(Path.Combine(_folder.Path, "out/tiny.weights"));
+        Assert.Equal("bigram", cortex.Model.Spec.Name);
+    }
+
+    [Fact]
+    public void A_bad_config_exits_2_with_a_one_line_message_naming_file_line_and_key()
+    {
+        _folder.Write("run.toml", TinyRun.Replace("learning_rate = 1.0", "learning_rate = -1.0"));
+
+        var result = ProgramRunner.Train(_folder.Path, "run.toml");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal("error: run.toml:10: [training] learning_rate: -1 is out of range: use a number greater than 0 and at most 1000", result.StandardError.Trim());
+        Assert.False(Directory.Exists(Path.Combine(_folder.Path, "out")));
+    }
+
+    [Fact]
+    public void A_missing_corpus_exits_2_naming_the_key()
+    {
+        _folder.Write("run.toml", TinyRun.Replace("corpus.txt", "absent.txt"));
+
+        var result = ProgramRunner.Train(_folder.Path, "run.toml");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("[training] corpus: cannot read absent.txt (file not found)", result.StandardError);
+    }
+
+    [Fact]
+    public void No_arguments_is_a_usage_error()
+    {
+        var result = ProgramRunner.Train(_folder.Path);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("Usage: train CONFIG", result.StandardError);
+    }
+}

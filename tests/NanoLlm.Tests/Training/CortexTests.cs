@@ -1,0 +1,101 @@
+using NanoLlm.Config;
+using NanoLlm.Storage;
+using NanoLlm.Tests.Support;
+using NanoLlm.Training;
+
+namespace NanoLlm.Tests.Training;
+
+public sealed class CortexTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private RunConfig ShippedBigram(params string[] overrides)
+    {
+        // The shipped run file, with paths made absolute so the test does not depend on the working directory.
+        string[] paths = [$"training.corpus={Repository.PathOf("configs/corpus.txt")}", $"weights.path={_folder.File("bigram.weights")}"];
+        return RunConfigLoader.Load(Repository.PathOf("configs/bigram.toml"), [.. paths, .. overrides]);
+    }
+
+    [Fact]
+    public void The_shipped_bigram_learns_the_corpus_well_below_the_uniform_loss()
+    {
+        var (cortex, summary) = Cortex.Train(ShippedBigram(), null, CancellationToken.None);
+
+        // Uniform over 256 bytes is ln 256 = 5.545 nats; a byte bigram of English prose reaches about 2.5.
+        var uniform = Math.Log(256);
+        Assert.True(summary.Loss < uniform - 2.5, $"training loss {summary.Loss:F3} should be below {uniform - 2.5:F3}");
+        Assert.NotNull(summary.Validation);
+        Assert.True(summary.Validation.Value.Loss < uniform - 2.0, $"validation loss {summary.Validation.Value.Loss:F3} should be below {uniform - 2.0:F3}");
+        Assert.Equal(256, cortex.Tokenizer.VocabSize);
+    }
+
+    [Fact]
+    public void Training_twice_with_the_same_seed_gives_identical_weights()
+    {
+        var (first, _) = Cortex.Train(ShippedBigram("training.epochs=2"), null, CancellationToken.None);
+        var (second, _) = Cortex.Train(ShippedBigram("training.epochs=2"), null, CancellationToken.None);
+
+        Assert.Equal(first.Model.Parameters.Values, second.Model.Parameters.Values);
+    }
+
+    [Fact]
+    public void Save_then_load_gives_identical_parameters_and_tokenizer()
+    {
+        var (trained, _) = Cortex.Train(ShippedBigram("training.epochs=1", "model.vocab_size=300"), null, CancellationToken.None);
+
+        var loaded = Cortex.Load(_folder.File("bigram.weights"));
+
+        Assert.Equal(trained.Model.Parameters.Values, loaded.Model.Parameters.Values);
+        Assert.Equal(trained.Tokenizer.Merges, loaded.Tokenizer.Merges);
+        Assert.Equal(300, loaded.Model.Spec.VocabSize);
+    }
+
+    [Fact]
+    public void Generation_with_the_same_seed_streams_the_same_text()
+    {
+        var (cortex, _) = Cortex.Train(ShippedBigram("training.epochs=5"), null, CancellationToken.None);
+        var sampling = new SamplingSettings(MaxNewTokens: 50, Temperature: 1.0, Seed: 3);
+
+        var first = string.Concat(cortex.Generate("The ", sampling));
+        var second = string.Concat(cortex.Generate("The ", sampling));
+
+        Assert.Equal(first, second);
+        Assert.Equal(50, first.Length);
+    }
+
+    [Fact]
+    public void Cancelling_stops_early_and_still_writes_the_weights()
+    {
+        using var cancellation = new CancellationTokenSource();
+        var (_, summary) = Cortex.Train(
+            ShippedBigram(),
+            progress =>
+            {
+                if (progress.Step == 10)
+                {
+                    cancellation.Cancel();
+                }
+            },
+            cancellation.Token);
+
+        Assert.True(summary.Interrupted);
+        Assert.Equal(10, summary.Steps);
+        Assert.True(File.Exists(_folder.File("bigram.weights")));
+    }
+
+    [Fact]
+    public void Loading_weights_whose_shapes_do_not_match_their_spec_is_refused()
+    {
+        Cortex.Train(ShippedBigram("training.epochs=1"), null, CancellationToken.None);
+        var path = _folder.File("bigram.weights");
+        var file = SafeTensors.Read(path);
+        var metadata = file.Metadata.ToDictionary();
+        SafeTensors.Write(path, [new NamedTensor("token_logits", [16, 16], new float[256])], metadata);
+
+        var message = Assert.Throws<WeightsFileException>(() => Cortex.Load(path)).Message;
+
+        Assert.Contains("token_logits has shape [16, 16], the model needs [256, 256]", message);
+    }
+}
