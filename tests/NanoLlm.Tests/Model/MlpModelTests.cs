@@ -1,0 +1,93 @@
+using NanoLlm.Config;
+using NanoLlm.Model;
+using NanoLlm.Tests.Support;
+
+namespace NanoLlm.Tests.Model;
+
+public sealed class MlpModelTests
+{
+    private static MlpModel Create(int vocabSize, int contextLength, int embeddingSize, int hiddenSize, int hiddenLayers, int seed = 3)
+    {
+        var settings = new SettingsSection("model", "test", new Dictionary<string, SettingValue>
+        {
+            ["context_length"] = new(contextLength, "test"),
+            ["embedding_size"] = new(embeddingSize, "test"),
+            ["hidden_size"] = new(hiddenSize, "test"),
+            ["hidden_layers"] = new(hiddenLayers, "test"),
+        }.ToDictionary(p => p.Key, p => p.Value with { Value = Convert.ToInt64(p.Value.Value) }));
+        var model = new MlpModel(vocabSize, settings);
+        var random = new Random(seed);
+        model.Initialize(random);
+        // Larger output weights than the initialisation uses, so the gradient check sees non-trivial logits.
+        Initialization.Normal(model.Parameters["output.weight"].Values, 0.3, random);
+        return model;
+    }
+
+    private static int[] RandomTokens(int count, int vocabSize, int seed)
+    {
+        var random = new Random(seed);
+        return [.. Enumerable.Range(0, count).Select(_ => random.Next(vocabSize))];
+    }
+
+    [Fact]
+    public void Backward_matches_finite_differences_through_two_hidden_layers()
+    {
+        var model = Create(vocabSize: 9, contextLength: 3, embeddingSize: 4, hiddenSize: 6, hiddenLayers: 2);
+
+        GradientCheck.AssertMatches(model, RandomTokens(10, 9, 1), RandomTokens(10, 9, 2), batchSize: 2, length: 5, samples: 120);
+    }
+
+    [Fact]
+    public void Initial_loss_is_close_to_ln_V()
+    {
+        var settings = new SettingsSection("model", "test", new Dictionary<string, SettingValue>());
+        var model = new MlpModel(256, settings);
+        model.Initialize(new Random(1));
+
+        var loss = model.Forward(RandomTokens(64, 256, 1), RandomTokens(64, 256, 2), 8, 8);
+
+        Assert.Equal(Math.Log(256), loss, 2);
+    }
+
+    [Fact]
+    public void Inference_gives_the_logits_of_the_last_position_of_a_forward_pass()
+    {
+        var model = Create(vocabSize: 7, contextLength: 3, embeddingSize: 2, hiddenSize: 5, hiddenLayers: 1);
+        int[] tokens = [1, 4, 2, 6, 0];
+        var inference = model.StartInference();
+        var logits = Array.Empty<float>();
+        foreach (var token in tokens)
+        {
+            logits = inference.Feed(token).ToArray();
+        }
+
+        // A window starting at the text's start sees padding before its first token, as inference does.
+        var targets = new int[tokens.Length];
+        targets[^1] = Sampling.Sampler.ArgMax(logits);
+        var lossAtArgMax = model.Forward(tokens, targets, 1, tokens.Length);
+        targets[^1] = (targets[^1] + 1) % 7;
+        var lossElsewhere = model.Forward(tokens, targets, 1, tokens.Length);
+
+        Assert.True(lossAtArgMax < lossElsewhere);
+    }
+
+    [Fact]
+    public void A_context_change_older_than_the_window_does_not_change_the_prediction()
+    {
+        var model = Create(vocabSize: 7, contextLength: 2, embeddingSize: 3, hiddenSize: 4, hiddenLayers: 1);
+
+        float[] Predict(int[] tokens)
+        {
+            var inference = model.StartInference();
+            var logits = Array.Empty<float>();
+            foreach (var token in tokens)
+            {
+                logits = inference.Feed(token).ToArray();
+            }
+            return logits;
+        }
+
+        Assert.Equal(Predict([1, 2, 3, 4]), Predict([5, 6, 3, 4]));
+        Assert.NotEqual(Predict([1, 2, 3, 4]), Predict([1, 2, 5, 4]));
+    }
+}
