@@ -1,6 +1,7 @@
 using NanoLlm.Config;
 using NanoLlm.Model;
 using NanoLlm.Tests.Support;
+using NanoLlm.Training;
 
 namespace NanoLlm.Tests.Model;
 
@@ -93,5 +94,27 @@ public sealed class MlpModelTests
 
         Assert.Equal(Predict([1, 2, 3, 4]), Predict([5, 6, 3, 4]));
         Assert.NotEqual(Predict([1, 2, 3, 4]), Predict([1, 2, 5, 4]));
+    }
+
+    [Fact]
+    public void A_training_step_allocates_nothing_once_warmed_up()
+    {
+        var model = Create(vocabSize: 11, contextLength: 4, embeddingSize: 8, hiddenSize: 32, hiddenLayers: 2);
+        var inputs = RandomTokens(64, 11, 1);
+        var targets = RandomTokens(64, 11, 2);
+        var optimizer = new Sgd();
+        void Step()
+        {
+            model.Forward(inputs, targets, 4, 16);
+            model.Parameters.ZeroGrads();
+            model.Backward();
+            optimizer.Update(model.Parameters, 0.1f);
+        }
+        Step();
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        Step();
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 }
