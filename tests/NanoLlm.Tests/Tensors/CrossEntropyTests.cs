@@ -90,6 +90,19 @@ public sealed class CrossEntropyTests
     }
 
     [Fact]
+    public void Longer_buffers_use_their_leading_rows()
+    {
+        const int rows = 3, cols = 7;
+        var logits = RandomArray(2 * rows * cols, 14);
+        var targets = RandomTokens(2 * rows, cols, 15);
+        var (exact, longer) = (new float[rows * cols], new float[2 * rows * cols]);
+        Assert.Equal(
+            CrossEntropy.ForwardBackward(exact, logits.AsSpan(0, rows * cols), targets.AsSpan(0, rows), rows, cols),
+            CrossEntropy.ForwardBackward(longer, logits, targets, rows, cols));
+        Assert.Equal(exact, longer[..(rows * cols)]);
+    }
+
+    [Fact]
     public void Rejects_a_target_outside_the_classes()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => CrossEntropy.Forward(new float[6], [1, 3], 2, 3));

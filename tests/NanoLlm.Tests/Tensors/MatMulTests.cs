@@ -271,10 +271,22 @@ public sealed class MatMulTests
     }
 
     [Fact]
-    public void Forward_rejects_spans_that_do_not_match_the_shape()
+    public void Forward_rejects_spans_shorter_than_the_shape()
     {
         var error = Assert.Throws<ArgumentException>(() => MatMul.Forward(new float[6], new float[6], new float[5], [], 2, 3, 3));
         Assert.Contains("w holds 5 floats", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Forward_uses_the_leading_rows_of_longer_buffers()
+    {
+        const int m = 3, k = 4, n = 5;
+        var (x, w) = (RandomArray(2 * m * k, 32), RandomArray(n * k, 33));
+        var (exact, longer) = (new float[m * n], Enumerable.Repeat(7f, 2 * m * n).ToArray());
+        MatMul.Forward(exact, x.AsSpan(0, m * k), w, [], m, k, n);
+        MatMul.Forward(longer, x, w, [], m, k, n);
+        Assert.Equal(exact, longer[..(m * n)]);
+        Assert.All(longer[(m * n)..], v => Assert.Equal(7f, v));
     }
 
     private static float Element(float[] data, MatrixLayout layout, int batch, int head, int row, int column) =>
