@@ -29,8 +29,10 @@ internal unsafe struct GemmOperands
 /// The single-threaded core of every matrix product (the BLIS loop nest, Goto and van de Geijn 2008): for each block
 /// of NC columns and KC depth, B is packed into NR-wide panels; for each block of MC rows, A is packed into MR-high
 /// panels; the micro-kernel then multiplies one A panel by one B panel with the MR×NR tile of C in registers. Edge
-/// tiles are padded with zeros in the packed panels and pass through a small scratch tile, so every element of C is
-/// computed by the same instructions in the same order wherever the tile boundaries fall.
+/// tiles are padded with zeros in the packed panels and pass through a small scratch tile; with AVX-512 a last
+/// column panel of at most 16 columns runs a half-width kernel, and one of at most 4 a kernel turned around (rows in
+/// the vector). Every element of C is the same chain of fused multiply-adds over p, rounded the same way, whichever
+/// kernel computes it and wherever the tile boundaries fall.
 /// </summary>
 internal static unsafe partial class Gemm
 {
@@ -79,7 +81,8 @@ internal static unsafe partial class Gemm
         var kcMax = Math.Min(BlockDepth, g.K);
         var mcMax = Math.Min(blockRows, RoundUp(g.M, mr));
         var ncMax = Math.Min(blockColumns, RoundUp(g.N, nr));
-        var packedASize = RoundUp(mcMax * kcMax, AlignmentFloats);
+        // One vector of slack after A's panels: the column kernel reads 16 floats where a panel holds 12.
+        var packedASize = RoundUp(mcMax * kcMax, AlignmentFloats) + AlignmentFloats;
         var packedBSize = RoundUp(kcMax * ncMax, AlignmentFloats);
         var tileSize = RoundUp(mr * nr, AlignmentFloats);
         var packedA = Scratch(packedASize + packedBSize + tileSize + nr);
@@ -110,15 +113,25 @@ internal static unsafe partial class Gemm
                             var c = g.C + ((ic + ir) * g.CRowStride) + jc + jr;
                             var a = packedA + (ir * kc);
                             var b = packedB + (jr * kc);
+                            var source = overwrite ? bias : c;
+                            var sourceStride = overwrite ? 0 : g.CRowStride;
                             if (rows == mr && columns == nr)
                             {
-                                if (overwrite)
+                                kernel(kc, a, b, g.Alpha, source, sourceStride, c, g.CRowStride);
+                            }
+                            else if (width == 512 && columns <= 4)
+                            {
+                                Columns512(kc, a, b, rows, columns, g.Alpha, source, sourceStride, c, g.CRowStride, tile);
+                            }
+                            else if (width == 512 && columns <= 16)
+                            {
+                                if (rows == mr && columns == 16)
                                 {
-                                    kernel(kc, a, b, g.Alpha, bias, 0, c, g.CRowStride);
+                                    Kernel512Narrow(kc, a, b, g.Alpha, source, sourceStride, c, g.CRowStride);
                                 }
                                 else
                                 {
-                                    kernel(kc, a, b, g.Alpha, c, g.CRowStride, c, g.CRowStride);
+                                    EdgeTile(&Kernel512Narrow, kc, a, b, g.Alpha, overwrite, bias, c, g.CRowStride, rows, columns, tile, mr, 16);
                                 }
                             }
                             else
@@ -132,21 +145,22 @@ internal static unsafe partial class Gemm
         }
     }
 
-    // A partial tile: C's valid part (or the bias) goes into a full scratch tile, the kernel updates it, the valid part goes back.
+    // A partial tile: C's valid part (or the bias) goes into a full scratch tile of the kernel's width, the kernel
+    // updates it, the valid part goes back.
     private static void EdgeTile(
         delegate*<int, float*, float*, float, float*, nint, float*, nint, void> kernel, int kc, float* a, float* b, float alpha,
-        bool overwrite, float* bias, float* c, nint cRowStride, int rows, int columns, float* tile, int mr, int nr)
+        bool overwrite, float* bias, float* c, nint cRowStride, int rows, int columns, float* tile, int mr, int tileColumns)
     {
-        new Span<float>(tile, mr * nr).Clear();
+        new Span<float>(tile, mr * tileColumns).Clear();
         for (var r = 0; r < rows; r++)
         {
             var source = overwrite ? bias : c + (r * cRowStride);
-            new ReadOnlySpan<float>(source, columns).CopyTo(new Span<float>(tile + (r * nr), columns));
+            new ReadOnlySpan<float>(source, columns).CopyTo(new Span<float>(tile + (r * tileColumns), columns));
         }
-        kernel(kc, a, b, alpha, tile, nr, tile, nr);
+        kernel(kc, a, b, alpha, tile, tileColumns, tile, tileColumns);
         for (var r = 0; r < rows; r++)
         {
-            new ReadOnlySpan<float>(tile + (r * nr), columns).CopyTo(new Span<float>(c + (r * cRowStride), columns));
+            new ReadOnlySpan<float>(tile + (r * tileColumns), columns).CopyTo(new Span<float>(c + (r * cRowStride), columns));
         }
     }
 

@@ -13,7 +13,7 @@ public sealed class MatMulTests
     public static TheoryData<int, int, int, int> OddShapesAllWidths()
     {
         var data = new TheoryData<int, int, int, int>();
-        int[][] shapes = [[1, 1, 1], [3, 7, 5], [7, 17, 65], [17, 65, 3], [65, 129, 7], [13, 1000, 17], [1000, 3, 7], [13, 3, 2100], [200, 33, 40]];
+        int[][] shapes = [[1, 1, 1], [3, 7, 5], [7, 17, 65], [17, 65, 3], [65, 129, 7], [13, 1000, 17], [1000, 3, 7], [13, 3, 2100], [200, 33, 40], [12, 5, 48], [25, 9, 36]];
         foreach (var width in new[] { 512, 256, 128, 0 })
         {
             foreach (var shape in shapes)
