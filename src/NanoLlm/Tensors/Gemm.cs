@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace NanoLlm.Tensors;
 
@@ -180,7 +181,15 @@ internal static unsafe partial class Gemm
             }
             else
             {
-                for (var line = 0; line < count; line++)
+                var line = 0;
+                if (depthStride == 1 && Sse.IsSupported)
+                {
+                    for (; line + 4 <= count; line += 4)
+                    {
+                        PackTransposed4(packed + line, panel + (line * lineStride), lineStride, depth, width);
+                    }
+                }
+                for (; line < count; line++)
                 {
                     var from = panel + (line * lineStride);
                     var to = packed + line;
@@ -198,6 +207,35 @@ internal static unsafe partial class Gemm
                 }
             }
             packed += depth * width;
+        }
+    }
+
+    // to[p·width + r] = from[r·lineStride + p] for 4 lines r, 4×4 blocks at a time: a matrix stored along the depth
+    // (X[M,K] as A, or W[N,K] as B in the forward form) is transposed into its panel with shuffles, not float by float
+    private static void PackTransposed4(float* to, float* from, nint lineStride, int depth, int width)
+    {
+        var p = 0;
+        for (; p + 4 <= depth; p += 4)
+        {
+            var row0 = Sse.LoadVector128(from + p);
+            var row1 = Sse.LoadVector128(from + lineStride + p);
+            var row2 = Sse.LoadVector128(from + (2 * lineStride) + p);
+            var row3 = Sse.LoadVector128(from + (3 * lineStride) + p);
+            var low01 = Sse.UnpackLow(row0, row1);
+            var high01 = Sse.UnpackHigh(row0, row1);
+            var low23 = Sse.UnpackLow(row2, row3);
+            var high23 = Sse.UnpackHigh(row2, row3);
+            Sse.Store(to + (p * width), Sse.MoveLowToHigh(low01, low23));
+            Sse.Store(to + ((p + 1) * width), Sse.MoveHighToLow(low23, low01));
+            Sse.Store(to + ((p + 2) * width), Sse.MoveLowToHigh(high01, high23));
+            Sse.Store(to + ((p + 3) * width), Sse.MoveHighToLow(high23, high01));
+        }
+        for (; p < depth; p++)
+        {
+            for (var r = 0; r < 4; r++)
+            {
+                to[(p * width) + r] = from[(r * lineStride) + p];
+            }
         }
     }
 
