@@ -46,7 +46,6 @@ public sealed class ChatWindow : Window
             Send();
         };
         Add(_transcript, promptLabel, _input, _statusLine);
-        _input.SetFocus();
         ShowStatus();
     }
 

@@ -59,6 +59,28 @@ public sealed class ChatWindowTests
     }
 
     [Fact]
+    public void A_long_completion_keeps_its_end_in_view_and_Page_Up_scrolls_back()
+    {
+        var screens = new List<string>();
+        var lines = Enumerable.Range(0, 60).Select(i => $"line {i:00}\n").ToArray();
+
+        Run(
+            (_, _) => lines,
+            Type("count"),
+            Press(Key.Enter),
+            Until(window => window.Session.State == ChatState.Idle),
+            CaptureScreen(screens),
+            Press(Key.PageUp),
+            CaptureScreen(screens),
+            Press(Key.Esc));
+
+        Assert.Contains("line 59", screens[0]);
+        Assert.DoesNotContain("line 00", screens[0]);
+        Assert.Contains("line 30", screens[1]);
+        Assert.DoesNotContain("line 59", screens[1]);
+    }
+
+    [Fact]
     public void Esc_while_streaming_cancels_the_generation_and_the_chat_goes_on()
     {
         var screens = new List<string>();
