@@ -91,39 +91,41 @@ public sealed class Bpe
 
     /// <summary>
     /// Applies the merges in the order they were learned, each to every occurrence left to right without overlap,
-    /// exactly as training did. Takes O(n log n) for n bytes: every pair that has a merge waits in a priority queue by
-    /// (rank, position); a merge queues only the two pairs it forms with its neighbours, and those always have a later
-    /// rank (they hold the new token, which only later merges use), so taking the queue in order is applying the
-    /// merges by rank.
+    /// exactly as training did. Linear in the input but for sorting each rank's starts: every pair that has a merge
+    /// waits in the bucket of its rank; ranks are taken in ascending order, and a merge adds only the two pairs it
+    /// forms with its neighbours, which hold the new token and so belong to later ranks.
     /// </summary>
     public ushort[] Encode(ReadOnlySpan<byte> bytes)
     {
         var tokens = new TokenList(bytes);
-        var queue = new PriorityQueue<int, long>();
+        var waiting = new PairStartsByRank(_merges.Length);
         for (var start = 0; start + 1 < bytes.Length; start++)
         {
-            EnqueueIfMerged(queue, start, bytes[start], bytes[start + 1]);
+            AddIfMerged(waiting, start, bytes[start], bytes[start + 1]);
         }
-        while (queue.TryDequeue(out var start, out var priority))
+        // HighestRank grows as merges add pairs, so the bound is read on every step.
+        for (var rank = 0; rank <= waiting.HighestRank; rank++)
         {
-            var rank = (int)(priority >> 32);
             var (left, right) = _merges[rank];
-            // The pair is gone if a merge before it took one of its tokens (the middle of "aaa"), or changed a neighbour.
-            if (!tokens.IsPairAt(start, left, right))
-            {
-                continue;
-            }
             var token = ByteCount + rank;
-            tokens.Merge(start, token);
-            var before = tokens.Previous(start);
-            if (before != TokenList.None)
+            foreach (var start in waiting.TakeSorted(rank))
             {
-                EnqueueIfMerged(queue, before, tokens.TokenAt(before), token);
-            }
-            var after = tokens.Next(start);
-            if (after != TokenList.None)
-            {
-                EnqueueIfMerged(queue, start, token, tokens.TokenAt(after));
+                // The pair is gone if the merge just before took its left token, as in the middle of "aaa".
+                if (!tokens.IsPairAt(start, left, right))
+                {
+                    continue;
+                }
+                tokens.Merge(start, token);
+                var before = tokens.Previous(start);
+                if (before != TokenList.None)
+                {
+                    AddIfMerged(waiting, before, tokens.TokenAt(before), token);
+                }
+                var after = tokens.Next(start);
+                if (after != TokenList.None)
+                {
+                    AddIfMerged(waiting, start, token, tokens.TokenAt(after));
+                }
             }
         }
         return tokens.ToArray();
@@ -161,12 +163,11 @@ public sealed class Bpe
 
     private int TokenLength(int token) => _tokenStarts[token + 1] - _tokenStarts[token];
 
-    private void EnqueueIfMerged(PriorityQueue<int, long> queue, int start, int left, int right)
+    private void AddIfMerged(PairStartsByRank waiting, int start, int left, int right)
     {
         if (_rankOfPair.TryGetValue(new TokenPair(left, right).Key, out var rank))
         {
-            // Lowest rank first, then leftmost: positions fit in 32 bits, ranks in 16.
-            queue.Enqueue(start, ((long)rank << 32) | (uint)start);
+            waiting.Add(rank, start);
         }
     }
 
