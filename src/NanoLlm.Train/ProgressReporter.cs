@@ -17,9 +17,13 @@ internal abstract class ProgressReporter
 
     public abstract T Run<T>(Func<Action<TrainingProgress>, T> train);
 
-    protected static string Describe(TrainingProgress progress, Evaluation? validation)
+    protected static string Describe(TrainingProgress progress, Evaluation? training, Evaluation? validation)
     {
         var text = string.Create(CultureInfo.InvariantCulture, $"step {progress.Step}/{progress.TotalSteps} loss {progress.Loss:F4}");
+        if (training is { } t)
+        {
+            text += string.Create(CultureInfo.InvariantCulture, $" train_loss {t.Loss:F4} train_bpb {t.BitsPerByte:F4}");
+        }
         if (validation is { } v)
         {
             text += string.Create(CultureInfo.InvariantCulture, $" val_loss {v.Loss:F4} val_bpb {v.BitsPerByte:F4}");
@@ -40,7 +44,7 @@ internal abstract class ProgressReporter
                 var last = progress.Step == progress.TotalSteps;
                 if (last || progress.Validation is not null || progress.Step == 1 || sinceLastLine.Elapsed >= Interval)
                 {
-                    Console.Error.WriteLine(Describe(progress, progress.Validation));
+                    Console.Error.WriteLine(Describe(progress, progress.Training, progress.Validation));
                     sinceLastLine.Restart();
                 }
             });
@@ -57,13 +61,15 @@ internal abstract class ProgressReporter
                 .Start(context =>
                 {
                     var task = context.AddTask($"training {config.Model.Name}", maxValue: 1);
+                    Evaluation? lastTraining = null;
                     Evaluation? lastValidation = null;
                     return train(progress =>
                     {
+                        lastTraining = progress.Training ?? lastTraining;
                         lastValidation = progress.Validation ?? lastValidation;
                         task.MaxValue = progress.TotalSteps;
                         task.Value = progress.Step;
-                        task.Description = Markup.Escape(Describe(progress, lastValidation));
+                        task.Description = Markup.Escape(Describe(progress, lastTraining, lastValidation));
                     });
                 });
         }

@@ -43,6 +43,20 @@ public sealed class ChatProgramTests : IDisposable
     }
 
     [Fact]
+    public void Prompt_mode_works_with_an_mlp_weights_file_too()
+    {
+        _folder.Write("mlp.toml", TinyRun
+            .Replace("name = \"bigram\"", "name = \"mlp\"\ncontext_length = 3\nhidden_size = 32", StringComparison.Ordinal)
+            .Replace("learning_rate = 2.0", "learning_rate = 0.3", StringComparison.Ordinal));
+        Assert.Equal(0, ProgramRunner.Train(_folder.Path, "mlp.toml").ExitCode);
+
+        var result = ProgramRunner.Chat(_folder.Path, "mlp.toml", "--prompt", "abc");
+
+        Assert.True(result.ExitCode == 0, result.StandardError);
+        Assert.Equal("defghabcdefg", result.StandardOutput.TrimEnd('\n'));
+    }
+
+    [Fact]
     public void Missing_weights_exit_2_and_say_how_to_train_them()
     {
         var result = ProgramRunner.Chat(_folder.Path, "run.toml", "--prompt", "a");

@@ -50,7 +50,7 @@ public sealed class TrainProgramTests : IDisposable
         var result = ProgramRunner.Train(_folder.Path, "run.toml");
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Equal("error: run.toml:10: [training] learning_rate: -1 is out of range: use a number greater than 0 and at most 1000", result.StandardError.Trim());
+        Assert.Equal("error: run.toml:9: [training] learning_rate: -1 is out of range: use a number greater than 0 and at most 1000", result.StandardError.Trim());
         Assert.False(Directory.Exists(Path.Combine(_folder.Path, "out")));
     }
 

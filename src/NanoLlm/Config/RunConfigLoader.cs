@@ -149,6 +149,11 @@ public static class RunConfigLoader
             sections[section] = existing;
         }
         existing.Values[key] = new SettingValue(value, origin);
+        // steps and epochs are two ways to say how long to train: overriding one replaces the other.
+        if (section == "training" && key is "steps" or "epochs")
+        {
+            existing.Values.Remove(key == "steps" ? "epochs" : "steps");
+        }
     }
 
     private static object ScalarValue(ValueSyntax value, string origin, string section, string key) => value switch

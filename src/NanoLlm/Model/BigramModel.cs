@@ -1,4 +1,5 @@
 using NanoLlm.Config;
+using NanoLlm.Tensors;
 
 namespace NanoLlm.Model;
 
@@ -13,8 +14,8 @@ public sealed class BigramModel : ILanguageModel
     private readonly int _vocabSize;
     private readonly Parameter _table;
     private int[] _inputs = [];
-    private float[] _probs = [];
-    private int[] _targets = [];
+    private float[] _logits = [];
+    private float[] _logitGrads = [];
     private int _rows;
 
     public BigramModel(int vocabSize, SettingsSection hyperparameters)
@@ -38,37 +39,19 @@ public sealed class BigramModel : ILanguageModel
         var rows = batchSize * length;
         EnsureCapacity(rows);
         _rows = rows;
+        foreach (var token in inputs[..rows])
+        {
+            CheckToken(token);
+        }
         inputs[..rows].CopyTo(_inputs);
-        targets[..rows].CopyTo(_targets);
-
-        var table = _table.Values;
-        double totalLoss = 0;
-        for (var i = 0; i < rows; i++)
-        {
-            var probs = _probs.AsSpan(i * _vocabSize, _vocabSize);
-            table.Slice(CheckToken(_inputs[i]) * _vocabSize, _vocabSize).CopyTo(probs);
-            Softmax(probs);
-            totalLoss -= Math.Log(Math.Max(probs[CheckToken(_targets[i])], float.Epsilon));
-        }
-        return (float)(totalLoss / rows);
+        var logits = _logits.AsSpan(0, rows * _vocabSize);
+        Embedding.Forward(logits, _table.Values, _inputs.AsSpan(0, rows), _vocabSize);
+        return (float)CrossEntropy.ForwardBackward(_logitGrads.AsSpan(0, rows * _vocabSize), logits, targets[..rows], rows, _vocabSize);
     }
 
-    // dW[inputs[i], :] += (softmax(logits[i]) − onehot(target[i])) / rows
-    public void Backward()
-    {
-        var grads = _table.Grads;
-        var scale = 1f / _rows;
-        for (var i = 0; i < _rows; i++)
-        {
-            var probs = _probs.AsSpan(i * _vocabSize, _vocabSize);
-            var gradRow = grads.Slice(_inputs[i] * _vocabSize, _vocabSize);
-            for (var j = 0; j < _vocabSize; j++)
-            {
-                gradRow[j] += probs[j] * scale;
-            }
-            gradRow[_targets[i]] -= scale;
-        }
-    }
+    // dW[inputs[i], :] += dlogits[i, :], where dlogits = (softmax(logits) − onehot(target)) / rows
+    public void Backward() =>
+        Embedding.Backward(_table.Grads, _logitGrads.AsSpan(0, _rows * _vocabSize), _inputs.AsSpan(0, _rows), _vocabSize);
 
     public IInference StartInference() => new Inference(this);
 
@@ -77,34 +60,13 @@ public sealed class BigramModel : ILanguageModel
         if (_inputs.Length < rows)
         {
             _inputs = new int[rows];
-            _targets = new int[rows];
-            _probs = new float[rows * _vocabSize];
+            _logits = new float[rows * _vocabSize];
+            _logitGrads = new float[rows * _vocabSize];
         }
     }
 
     private int CheckToken(int token) =>
         (uint)token < (uint)_vocabSize ? token : throw new ArgumentOutOfRangeException(nameof(token), token, $"Token {token} is outside the vocabulary of {_vocabSize}.");
-
-    // p = exp(x − max x) / Σ exp(x − max x)
-    private static void Softmax(Span<float> values)
-    {
-        var max = float.NegativeInfinity;
-        foreach (var value in values)
-        {
-            max = Math.Max(max, value);
-        }
-        var sum = 0f;
-        for (var j = 0; j < values.Length; j++)
-        {
-            values[j] = MathF.Exp(values[j] - max);
-            sum += values[j];
-        }
-        var inverse = 1f / sum;
-        for (var j = 0; j < values.Length; j++)
-        {
-            values[j] *= inverse;
-        }
-    }
 
     private sealed class Inference(BigramModel model) : IInference
     {

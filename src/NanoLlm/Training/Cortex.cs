@@ -139,7 +139,7 @@ public sealed class Cortex
         }
         foreach (var parameter in expected)
         {
-            if (!file.Names.Contains(parameter.Name))
+            if (!file.Contains(parameter.Name))
             {
                 throw new WeightsFileException($"{path}: tensor {parameter.Name} is missing");
             }

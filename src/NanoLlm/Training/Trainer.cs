@@ -68,9 +68,10 @@ public sealed class Trainer
 
             var evaluateNow = step == totalSteps || (_settings.EvalInterval > 0 && step % _settings.EvalInterval == 0);
             Evaluation? validationNow = evaluateNow ? Evaluate(validation) : null;
+            Evaluation? trainingNow = evaluateNow ? Evaluate(train, Math.Max(EvaluationWindows(validation), _settings.BatchSize)) : null;
             lastValidation = validationNow ?? lastValidation;
             progress?.Invoke(new TrainingProgress(
-                step, totalSteps, loss, TokensPerSecond(step, clock.Elapsed), clock.Elapsed, validationNow));
+                step, totalSteps, loss, TokensPerSecond(step, clock.Elapsed), clock.Elapsed, trainingNow, validationNow));
         }
 
         if (step < totalSteps && step > 0)
@@ -83,21 +84,18 @@ public sealed class Trainer
     }
 
     /// <summary>
-    /// Scores a split with consecutive windows (deterministic, no sampling), <c>eval_batches</c> batches of them or
-    /// the whole split when that is 0. Null when the split is too short for one window.
+    /// Scores a split with consecutive windows from its start (deterministic, no sampling): <c>eval_batches</c>
+    /// batches of them, or the whole split when that is 0, and never more than <paramref name="maxWindows"/>.
+    /// Null when the split is too short for one window.
     /// </summary>
-    public Evaluation? Evaluate(TokenSplit split)
+    public Evaluation? Evaluate(TokenSplit split, int maxWindows = int.MaxValue)
     {
-        var windows = (split.Length - 1) / _length;
+        var windows = Math.Min(EvaluationWindows(split), maxWindows);
         if (windows == 0)
         {
             return null;
         }
         var batchSize = _settings.BatchSize;
-        if (_settings.EvalBatches > 0)
-        {
-            windows = Math.Min(windows, _settings.EvalBatches * batchSize);
-        }
         double totalNats = 0;
         long totalBytes = 0;
         for (var first = 0; first < windows; first += batchSize)
@@ -116,6 +114,14 @@ public sealed class Trainer
         }
         var tokens = (double)windows * _length;
         return new Evaluation(totalNats / tokens, totalNats / Math.Log(2) / totalBytes);
+    }
+
+    // The training split is scored on as many windows as the validation split (at least one batch), so watching
+    // both costs twice one evaluation, not a pass over the whole training text.
+    private int EvaluationWindows(TokenSplit split)
+    {
+        var windows = (split.Length - 1) / _length;
+        return _settings.EvalBatches > 0 ? Math.Min(windows, _settings.EvalBatches * _settings.BatchSize) : windows;
     }
 
     private double TokensPerSecond(int steps, TimeSpan elapsed) =>

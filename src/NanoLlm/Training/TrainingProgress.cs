@@ -1,12 +1,16 @@
 namespace NanoLlm.Training;
 
-/// <summary>Reported after every step; <see cref="Validation"/> is set on the steps that evaluated.</summary>
+/// <summary>
+/// Reported after every step. On the steps that evaluate, <see cref="Training"/> and <see cref="Validation"/> hold the
+/// loss of each split scored without sampling (the per-step <see cref="Loss"/> is one noisy batch).
+/// </summary>
 public readonly record struct TrainingProgress(
     int Step,
     int TotalSteps,
     float Loss,
     double TokensPerSecond,
     TimeSpan Elapsed,
+    Evaluation? Training,
     Evaluation? Validation);
 
 /// <param name="Loss">Mean training loss of the last steps (up to <see cref="Trainer.LossWindow"/>).</param>

@@ -140,6 +140,18 @@ public sealed class RunConfigLoaderTests : IDisposable
         Assert.Equal("elsewhere.weights", config.Weights.Path);
     }
 
+    [Theory]
+    [InlineData("training.steps=30", 30, 0)]
+    [InlineData("training.epochs=3", 0, 3)]
+    public void Setting_steps_or_epochs_replaces_the_other(string assignment, int steps, int epochs)
+    {
+        var run = assignment.Contains("steps", StringComparison.Ordinal) ? BigramRun : BigramRun.Replace("epochs = 200", "steps = 5");
+
+        var config = LoadText(run, assignment);
+
+        Assert.Equal((steps, epochs), (config.Training.Steps, config.Training.Epochs));
+    }
+
     [Fact]
     public void A_bad_set_value_names_the_setting()
     {

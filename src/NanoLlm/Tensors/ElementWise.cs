@@ -1,0 +1,138 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace NanoLlm.Tensors;
+
+/// <summary>The small element-wise operations the layers and optimizers need: sums, scaling, AXPY, norms.</summary>
+public static class ElementWise
+{
+    // y += x
+    public static void Add(Span<float> y, ReadOnlySpan<float> x)
+    {
+        CheckSameLength(y.Length, x.Length);
+        VectorLoops.Map(y, x, y, default(AddOperator));
+    }
+
+    // z = x + y
+    public static void Add(Span<float> z, ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        CheckSameLength(z.Length, x.Length);
+        CheckSameLength(z.Length, y.Length);
+        VectorLoops.Map(x, y, z, default(AddOperator));
+    }
+
+    // z = x ⊙ y
+    public static void Multiply(Span<float> z, ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        CheckSameLength(z.Length, x.Length);
+        CheckSameLength(z.Length, y.Length);
+        VectorLoops.Map(x, y, z, default(MultiplyOperator));
+    }
+
+    // y = α·y
+    public static void Scale(Span<float> y, float alpha) => VectorLoops.Map(y, y, new ScaleOperator(alpha));
+
+    // y += α·x
+    public static void Axpy(Span<float> y, float alpha, ReadOnlySpan<float> x)
+    {
+        CheckSameLength(y.Length, x.Length);
+        VectorLoops.Map(x, y, y, new AxpyOperator(alpha));
+    }
+
+    // Σ x·y
+    public static float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        CheckSameLength(x.Length, y.Length);
+        return VectorLoops.Dot(x, y);
+    }
+
+    // Σ x², each square and the sum in double (for gradient norms over millions of parameters)
+    public static double SumOfSquares(ReadOnlySpan<float> x)
+    {
+        ref var xs = ref MemoryMarshal.GetReference(x);
+        var length = (nuint)x.Length;
+        nuint i = 0;
+        double sum = 0;
+        var width = KernelSettings.VectorWidth;
+        if (width >= 512 && length >= 16)
+        {
+            var (even, odd) = (Vector512<double>.Zero, Vector512<double>.Zero);
+            for (; i + 16 <= length; i += 16)
+            {
+                var (lower, upper) = Vector512.Widen(Vector512.LoadUnsafe(ref xs, i));
+                even = Vector512.FusedMultiplyAdd(lower, lower, even);
+                odd = Vector512.FusedMultiplyAdd(upper, upper, odd);
+            }
+            sum += Vector512.Sum(even + odd);
+        }
+        if (width >= 256 && length - i >= 8)
+        {
+            var (even, odd) = (Vector256<double>.Zero, Vector256<double>.Zero);
+            for (; i + 8 <= length; i += 8)
+            {
+                var (lower, upper) = Vector256.Widen(Vector256.LoadUnsafe(ref xs, i));
+                even = Vector256.FusedMultiplyAdd(lower, lower, even);
+                odd = Vector256.FusedMultiplyAdd(upper, upper, odd);
+            }
+            sum += Vector256.Sum(even + odd);
+        }
+        if (width >= 128 && length - i >= 4)
+        {
+            var (even, odd) = (Vector128<double>.Zero, Vector128<double>.Zero);
+            for (; i + 4 <= length; i += 4)
+            {
+                var (lower, upper) = Vector128.Widen(Vector128.LoadUnsafe(ref xs, i));
+                even = Vector128.FusedMultiplyAdd(lower, lower, even);
+                odd = Vector128.FusedMultiplyAdd(upper, upper, odd);
+            }
+            sum += Vector128.Sum(even + odd);
+        }
+        for (; i < length; i++)
+        {
+            double value = x[(int)i];
+            sum += value * value;
+        }
+        return sum;
+    }
+
+    internal static void CheckSameLength(int expected, int actual)
+    {
+        if (expected != actual)
+        {
+            throw new ArgumentException($"Spans of {expected} and {actual} floats: the lengths must match.");
+        }
+    }
+
+    private readonly struct AddOperator : IBinaryOperator
+    {
+        public float Invoke(float x, float y) => x + y;
+        public Vector128<float> Invoke(Vector128<float> x, Vector128<float> y) => x + y;
+        public Vector256<float> Invoke(Vector256<float> x, Vector256<float> y) => x + y;
+        public Vector512<float> Invoke(Vector512<float> x, Vector512<float> y) => x + y;
+    }
+
+    private readonly struct MultiplyOperator : IBinaryOperator
+    {
+        public float Invoke(float x, float y) => x * y;
+        public Vector128<float> Invoke(Vector128<float> x, Vector128<float> y) => x * y;
+        public Vector256<float> Invoke(Vector256<float> x, Vector256<float> y) => x * y;
+        public Vector512<float> Invoke(Vector512<float> x, Vector512<float> y) => x * y;
+    }
+
+    private readonly struct ScaleOperator(float alpha) : IUnaryOperator
+    {
+        public float Invoke(float x) => alpha * x;
+        public Vector128<float> Invoke(Vector128<float> x) => alpha * x;
+        public Vector256<float> Invoke(Vector256<float> x) => alpha * x;
+        public Vector512<float> Invoke(Vector512<float> x) => alpha * x;
+    }
+
+    // (x, y) → α·x + y, fused
+    private readonly struct AxpyOperator(float alpha) : IBinaryOperator
+    {
+        public float Invoke(float x, float y) => MathF.FusedMultiplyAdd(alpha, x, y);
+        public Vector128<float> Invoke(Vector128<float> x, Vector128<float> y) => Vector128.FusedMultiplyAdd(Vector128.Create(alpha), x, y);
+        public Vector256<float> Invoke(Vector256<float> x, Vector256<float> y) => Vector256.FusedMultiplyAdd(Vector256.Create(alpha), x, y);
+        public Vector512<float> Invoke(Vector512<float> x, Vector512<float> y) => Vector512.FusedMultiplyAdd(Vector512.Create(alpha), x, y);
+    }
+}

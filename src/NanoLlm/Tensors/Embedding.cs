@@ -1,0 +1,49 @@
+namespace NanoLlm.Tensors;
+
+/// <summary>Token embeddings: a gather of table rows and, backward, a scatter-add into them.</summary>
+public static class Embedding
+{
+    // y[r,:] = table[tokens[r],:]
+    public static void Forward(Span<float> y, ReadOnlySpan<float> table, ReadOnlySpan<int> tokens, int cols)
+    {
+        var tableRows = CheckShapes(y.Length, table.Length, tokens, cols, nameof(y));
+        for (var r = 0; r < tokens.Length; r++)
+        {
+            CheckToken(tokens[r], tableRows);
+            table.Slice(tokens[r] * cols, cols).CopyTo(y.Slice(r * cols, cols));
+        }
+    }
+
+    // dtable[tokens[r],:] += dy[r,:]   (rows in order, so repeated tokens sum the same way every time)
+    public static void Backward(Span<float> dtable, ReadOnlySpan<float> dy, ReadOnlySpan<int> tokens, int cols)
+    {
+        var tableRows = CheckShapes(dy.Length, dtable.Length, tokens, cols, nameof(dy));
+        for (var r = 0; r < tokens.Length; r++)
+        {
+            CheckToken(tokens[r], tableRows);
+            ElementWise.Add(dtable.Slice(tokens[r] * cols, cols), dy.Slice(r * cols, cols));
+        }
+    }
+
+    private static int CheckShapes(int rowsLength, int tableLength, ReadOnlySpan<int> tokens, int cols, string name)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(cols);
+        if (rowsLength != (long)tokens.Length * cols)
+        {
+            throw new ArgumentException($"{name} holds {rowsLength} floats; {tokens.Length} rows of {cols} need {(long)tokens.Length * cols}.", name);
+        }
+        if (tableLength % cols != 0)
+        {
+            throw new ArgumentException($"The table's {tableLength} floats are not whole rows of {cols}.", nameof(cols));
+        }
+        return tableLength / cols;
+    }
+
+    private static void CheckToken(int token, int tableRows)
+    {
+        if ((uint)token >= (uint)tableRows)
+        {
+            throw new ArgumentOutOfRangeException(nameof(token), token, $"A token must be a row of the table (below {tableRows}).");
+        }
+    }
+}

@@ -1,0 +1,320 @@
+namespace NanoLlm.Tensors;
+
+/// <summary>
+/// Where a batch of matrices sits in a flat buffer: element (r, c) of matrix (b, h) is at
+/// <c>b·BatchStride + h·HeadStride + r·RowStride + c</c>, or at <c>… + c·RowStride + r</c> when <see cref="Transposed"/>
+/// (the matrix is read as the transpose of what is stored). Attention's per-head views of a [B,T,C] buffer are
+/// <c>new(RowStride: C, BatchStride: T·C, HeadStride: headSize)</c>.
+/// </summary>
+public readonly record struct MatrixLayout(int RowStride, bool Transposed = false, int BatchStride = 0, int HeadStride = 0);
+
+/// <summary>
+/// Matrix products. The layer forms use PyTorch's Linear layout (weights <c>W[N,K]</c>, one row per output);
+/// <see cref="Batched"/> covers attention's per-(batch, head) products. All run on <see cref="Gemm"/>; work is split
+/// across threads by output rows, columns or batch items, never along the sum, so results do not depend on
+/// <see cref="KernelSettings.MaxThreads"/>.
+/// </summary>
+public static unsafe class MatMul
+{
+    // Below this many floating-point operations a thread does not pay for waking it.
+    private const long MinFlopsPerThread = 1L << 21;
+
+    // Y[M,N] = X[M,K]·W[N,K]ᵀ + b[N]   (overwrites Y; an empty b means no bias)
+    public static void Forward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, int m, int k, int n)
+    {
+        CheckSizes(m, k, n);
+        CheckLength(y, (long)m * n, nameof(y));
+        CheckLength(x, (long)m * k, nameof(x));
+        CheckLength(w, (long)n * k, nameof(w));
+        if (!bias.IsEmpty)
+        {
+            CheckLength(bias, n, nameof(bias));
+        }
+        fixed (float* yp = y, xp = x, wp = w, bp = bias)
+        {
+            var job = new GemmJob
+            {
+                Operands = new GemmOperands
+                {
+                    A = xp,
+                    ARowStride = k,
+                    AColumnStride = 1,
+                    B = wp,
+                    BRowStride = 1,
+                    BColumnStride = k,
+                    C = yp,
+                    CRowStride = n,
+                    Bias = bias.IsEmpty ? null : bp,
+                    M = m,
+                    K = k,
+                    N = n,
+                    Alpha = 1f,
+                    Accumulate = false,
+                },
+                Batches = 1,
+                Heads = 1,
+            };
+            Run(ref job);
+        }
+    }
+
+    // dX[M,K] += dY[M,N]·W[N,K]
+    public static void BackwardInput(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, int m, int k, int n)
+    {
+        CheckSizes(m, k, n);
+        CheckLength(dx, (long)m * k, nameof(dx));
+        CheckLength(dy, (long)m * n, nameof(dy));
+        CheckLength(w, (long)n * k, nameof(w));
+        fixed (float* dxp = dx, dyp = dy, wp = w)
+        {
+            var job = new GemmJob
+            {
+                Operands = new GemmOperands
+                {
+                    A = dyp,
+                    ARowStride = n,
+                    AColumnStride = 1,
+                    B = wp,
+                    BRowStride = k,
+                    BColumnStride = 1,
+                    C = dxp,
+                    CRowStride = k,
+                    M = m,
+                    K = n,
+                    N = k,
+                    Alpha = 1f,
+                    Accumulate = true,
+                },
+                Batches = 1,
+                Heads = 1,
+            };
+            Run(ref job);
+        }
+    }
+
+    // dW[N,K] += dY[M,N]ᵀ·X[M,K];  db[N] += Σ_rows dY   (an empty db is skipped)
+    public static void BackwardWeight(Span<float> dw, Span<float> db, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int m, int k, int n)
+    {
+        CheckSizes(m, k, n);
+        CheckLength(dw, (long)n * k, nameof(dw));
+        CheckLength(dy, (long)m * n, nameof(dy));
+        CheckLength(x, (long)m * k, nameof(x));
+        if (!db.IsEmpty)
+        {
+            CheckLength(db, n, nameof(db));
+            for (var i = 0; i < m; i++)
+            {
+                ElementWise.Add(db, dy.Slice(i * n, n));
+            }
+        }
+        fixed (float* dwp = dw, dyp = dy, xp = x)
+        {
+            var job = new GemmJob
+            {
+                Operands = new GemmOperands
+                {
+                    A = dyp,
+                    ARowStride = 1,
+                    AColumnStride = n,
+                    B = xp,
+                    BRowStride = k,
+                    BColumnStride = 1,
+                    C = dwp,
+                    CRowStride = k,
+                    M = n,
+                    K = m,
+                    N = k,
+                    Alpha = 1f,
+                    Accumulate = true,
+                },
+                Batches = 1,
+                Heads = 1,
+            };
+            Run(ref job);
+        }
+    }
+
+    // C[b,h][M,N] = α·A[b,h][M,K]·B[b,h][K,N] (+ C[b,h] when accumulate) for b < batches, h < heads
+    public static void Batched(
+        Span<float> c, MatrixLayout cLayout, ReadOnlySpan<float> a, MatrixLayout aLayout, ReadOnlySpan<float> b, MatrixLayout bLayout,
+        int batches, int heads, int m, int k, int n, float alpha = 1f, bool accumulate = false)
+    {
+        CheckSizes(m, k, n);
+        ArgumentOutOfRangeException.ThrowIfNegative(batches);
+        ArgumentOutOfRangeException.ThrowIfNegative(heads);
+        if (cLayout.Transposed)
+        {
+            throw new ArgumentException("The output matrix is written row by row; it cannot be transposed.", nameof(cLayout));
+        }
+        CheckLayout(c.Length, cLayout, batches, heads, m, n, nameof(c));
+        CheckLayout(a.Length, aLayout, batches, heads, m, k, nameof(a));
+        CheckLayout(b.Length, bLayout, batches, heads, k, n, nameof(b));
+        fixed (float* cp = c, ap = a, bp = b)
+        {
+            var job = new GemmJob
+            {
+                Operands = new GemmOperands
+                {
+                    A = ap,
+                    ARowStride = aLayout.Transposed ? 1 : aLayout.RowStride,
+                    AColumnStride = aLayout.Transposed ? aLayout.RowStride : 1,
+                    B = bp,
+                    BRowStride = bLayout.Transposed ? 1 : bLayout.RowStride,
+                    BColumnStride = bLayout.Transposed ? bLayout.RowStride : 1,
+                    C = cp,
+                    CRowStride = cLayout.RowStride,
+                    M = m,
+                    K = k,
+                    N = n,
+                    Alpha = alpha,
+                    Accumulate = accumulate,
+                },
+                Batches = batches,
+                Heads = heads,
+                ABatchStride = aLayout.BatchStride,
+                AHeadStride = aLayout.HeadStride,
+                BBatchStride = bLayout.BatchStride,
+                BHeadStride = bLayout.HeadStride,
+                CBatchStride = cLayout.BatchStride,
+                CHeadStride = cLayout.HeadStride,
+            };
+            Run(ref job);
+        }
+    }
+
+    private static void Run(ref GemmJob job)
+    {
+        job.Width = KernelSettings.VectorWidth;
+        var g = job.Operands;
+        var items = (long)job.Batches * job.Heads;
+        if (items == 0 || g.M == 0 || g.N == 0)
+        {
+            return;
+        }
+        var flops = 2L * g.M * g.N * Math.Max(g.K, 1) * items;
+        var parts = (int)Math.Clamp(flops / MinFlopsPerThread, 1, KernelSettings.MaxThreads);
+        var (mr, nr, _, _) = Gemm.TileFor(job.Width);
+        if (items > 1)
+        {
+            job.Items = (int)items;
+            parts = Math.Min(parts, job.Items);
+        }
+        else
+        {
+            var rowTiles = (g.M + mr - 1) / mr;
+            var columnTiles = (g.N + nr - 1) / nr;
+            job.SplitRows = rowTiles >= columnTiles;
+            parts = Math.Min(parts, job.SplitRows ? rowTiles : columnTiles);
+        }
+        job.Parts = parts;
+        fixed (GemmJob* context = &job)
+        {
+            KernelThreads.Run(parts, &RunPart, context);
+        }
+    }
+
+    private static void RunPart(void* context, int part)
+    {
+        ref var job = ref *(GemmJob*)context;
+        var g = job.Operands;
+        if (job.Items > 1)
+        {
+            var (first, last) = Share(job.Items, job.Parts, part);
+            for (var item = first; item < last; item++)
+            {
+                var (batch, head) = Math.DivRem(item, job.Heads);
+                var one = g;
+                one.A += (batch * job.ABatchStride) + (head * job.AHeadStride);
+                one.B += (batch * job.BBatchStride) + (head * job.BHeadStride);
+                one.C += (batch * job.CBatchStride) + (head * job.CHeadStride);
+                Gemm.Multiply(one, job.Width);
+            }
+            return;
+        }
+        var (mr, nr, _, _) = Gemm.TileFor(job.Width);
+        if (job.SplitRows)
+        {
+            var (first, last) = Share((g.M + mr - 1) / mr, job.Parts, part);
+            var row0 = first * mr;
+            g.M = Math.Min(last * mr, g.M) - row0;
+            g.A += row0 * g.ARowStride;
+            g.C += row0 * g.CRowStride;
+        }
+        else
+        {
+            var (first, last) = Share((g.N + nr - 1) / nr, job.Parts, part);
+            var column0 = first * nr;
+            g.N = Math.Min(last * nr, g.N) - column0;
+            g.B += column0 * g.BColumnStride;
+            g.C += column0;
+            if (g.Bias != null)
+            {
+                g.Bias += column0;
+            }
+        }
+        if (g.M > 0 && g.N > 0)
+        {
+            Gemm.Multiply(g, job.Width);
+        }
+    }
+
+    // Part p of `count` things split into `parts` contiguous runs as even as possible.
+    private static (int First, int Last) Share(int count, int parts, int part) =>
+        ((int)((long)count * part / parts), (int)((long)count * (part + 1) / parts));
+
+    private static void CheckSizes(int m, int k, int n)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+    }
+
+    private static void CheckLength(ReadOnlySpan<float> span, long length, string name)
+    {
+        if (span.Length != length)
+        {
+            throw new ArgumentException($"{name} holds {span.Length} floats; the shape needs {length}.", name);
+        }
+    }
+
+    // The last element any matrix of the batch touches must lie inside the buffer; strides are never negative.
+    private static void CheckLayout(int length, MatrixLayout layout, int batches, int heads, int rows, int columns, string name)
+    {
+        if (layout.RowStride < 0 || layout.BatchStride < 0 || layout.HeadStride < 0)
+        {
+            throw new ArgumentException($"{name}: strides cannot be negative ({layout}).", name);
+        }
+        if (batches == 0 || heads == 0 || rows == 0 || columns == 0)
+        {
+            return;
+        }
+        var (storedRows, storedColumns) = layout.Transposed ? (columns, rows) : (rows, columns);
+        if (storedColumns > layout.RowStride && storedRows > 1)
+        {
+            throw new ArgumentException($"{name}: rows of {storedColumns} floats overlap with a row stride of {layout.RowStride}.", name);
+        }
+        var end = ((long)(batches - 1) * layout.BatchStride) + ((long)(heads - 1) * layout.HeadStride)
+            + ((long)(storedRows - 1) * layout.RowStride) + storedColumns;
+        if (end > length)
+        {
+            throw new ArgumentException($"{name} holds {length} floats; the layout {layout} reaches {end}.", name);
+        }
+    }
+
+    private struct GemmJob
+    {
+        public GemmOperands Operands;
+        public int Batches;
+        public int Heads;
+        public int Items;
+        public nint ABatchStride;
+        public nint AHeadStride;
+        public nint BBatchStride;
+        public nint BHeadStride;
+        public nint CBatchStride;
+        public nint CHeadStride;
+        public int Width;
+        public int Parts;
+        public bool SplitRows;
+    }
+}

@@ -1,0 +1,428 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace NanoLlm.Tensors;
+
+/// <summary>An element-wise function written once per width; the loops below run it over spans.</summary>
+internal interface IUnaryOperator
+{
+    float Invoke(float x);
+    Vector128<float> Invoke(Vector128<float> x);
+    Vector256<float> Invoke(Vector256<float> x);
+    Vector512<float> Invoke(Vector512<float> x);
+}
+
+/// <summary>An element-wise function of two inputs.</summary>
+internal interface IBinaryOperator
+{
+    float Invoke(float x, float y);
+    Vector128<float> Invoke(Vector128<float> x, Vector128<float> y);
+    Vector256<float> Invoke(Vector256<float> x, Vector256<float> y);
+    Vector512<float> Invoke(Vector512<float> x, Vector512<float> y);
+}
+
+/// <summary>An element-wise function of three inputs.</summary>
+internal interface ITernaryOperator
+{
+    float Invoke(float x, float y, float z);
+    Vector128<float> Invoke(Vector128<float> x, Vector128<float> y, Vector128<float> z);
+    Vector256<float> Invoke(Vector256<float> x, Vector256<float> y, Vector256<float> z);
+    Vector512<float> Invoke(Vector512<float> x, Vector512<float> y, Vector512<float> z);
+}
+
+/// <summary>An element-wise function of four inputs.</summary>
+internal interface IQuaternaryOperator
+{
+    float Invoke(float x, float y, float z, float w);
+    Vector128<float> Invoke(Vector128<float> x, Vector128<float> y, Vector128<float> z, Vector128<float> w);
+    Vector256<float> Invoke(Vector256<float> x, Vector256<float> y, Vector256<float> z, Vector256<float> w);
+    Vector512<float> Invoke(Vector512<float> x, Vector512<float> y, Vector512<float> z, Vector512<float> w);
+}
+
+/// <summary>
+/// Loops that apply an operator over spans in the widest vectors <see cref="KernelSettings.VectorWidth"/> allows,
+/// then narrower ones, then scalars for the last few elements (TensorPrimitives' shape). Every element is read
+/// before its result is written, so the output may be one of the inputs.
+/// </summary>
+internal static class VectorLoops
+{
+    // y[i] = f(x[i])
+    public static void Map<TOperator>(ReadOnlySpan<float> x, Span<float> y, TOperator f)
+        where TOperator : struct, IUnaryOperator
+    {
+        ref var xs = ref MemoryMarshal.GetReference(x);
+        ref var ys = ref MemoryMarshal.GetReference(y);
+        var length = (nuint)x.Length;
+        nuint i = 0;
+        var width = KernelSettings.VectorWidth;
+        if (width >= 512)
+        {
+            for (; i + 16 <= length; i += 16)
+            {
+                f.Invoke(Vector512.LoadUnsafe(ref xs, i)).StoreUnsafe(ref ys, i);
+            }
+        }
+        if (width >= 256)
+        {
+            for (; i + 8 <= length; i += 8)
+            {
+                f.Invoke(Vector256.LoadUnsafe(ref xs, i)).StoreUnsafe(ref ys, i);
+            }
+        }
+        if (width >= 128)
+        {
+            for (; i + 4 <= length; i += 4)
+            {
+                f.Invoke(Vector128.LoadUnsafe(ref xs, i)).StoreUnsafe(ref ys, i);
+            }
+        }
+        for (; i < length; i++)
+        {
+            Unsafe.Add(ref ys, i) = f.Invoke(Unsafe.Add(ref xs, i));
+        }
+    }
+
+    // out[i] = f(x[i], y[i])
+    public static void Map<TOperator>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> output, TOperator f)
+        where TOperator : struct, IBinaryOperator
+    {
+        ref var xs = ref MemoryMarshal.GetReference(x);
+        ref var ys = ref MemoryMarshal.GetReference(y);
+        ref var os = ref MemoryMarshal.GetReference(output);
+        var length = (nuint)x.Length;
+        nuint i = 0;
+        var width = KernelSettings.VectorWidth;
+        if (width >= 512)
+        {
+            for (; i + 16 <= length; i += 16)
+            {
+                f.Invoke(Vector512.LoadUnsafe(ref xs, i), Vector512.LoadUnsafe(ref ys, i)).StoreUnsafe(ref os, i);
+            }
+        }
+        if (width >= 256)
+        {
+            for (; i + 8 <= length; i += 8)
+            {
+                f.Invoke(Vector256.LoadUnsafe(ref xs, i), Vector256.LoadUnsafe(ref ys, i)).StoreUnsafe(ref os, i);
+            }
+        }
+        if (width >= 128)
+        {
+            for (; i + 4 <= length; i += 4)
+            {
+                f.Invoke(Vector128.LoadUnsafe(ref xs, i), Vector128.LoadUnsafe(ref ys, i)).StoreUnsafe(ref os, i);
+            }
+        }
+        for (; i < length; i++)
+        {
+            Unsafe.Add(ref os, i) = f.Invoke(Unsafe.Add(ref xs, i), Unsafe.Add(ref ys, i));
+        }
+    }
+
+    // out[i] = f(x[i], y[i], z[i])
+    public static void Map<TOperator>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> z, Span<float> output, TOperator f)
+        where TOperator : struct, ITernaryOperator
+    {
+        ref var xs = ref MemoryMarshal.GetReference(x);
+        ref var ys = ref MemoryMarshal.GetReference(y);
+        ref var zs = ref MemoryMarshal.GetReference(z);
+        ref var os = ref MemoryMarshal.GetReference(output);
+        var length = (nuint)x.Length;
+        nuint i = 0;
+        var width = KernelSettings.VectorWidth;
+        if (width >= 512)
+        {
+            for (; i + 16 <= length; i += 16)
+            {
+                f.Invoke(Vector512.LoadUnsafe(ref xs, i), Vector512.LoadUnsafe(ref ys, i), Vector512.LoadUnsafe(ref zs, i)).StoreUnsafe(ref os, i);
+            }
+        }
+        if (width >= 256)
+        {
+            for (; i + 8 <= length; i += 8)
+            {
+                f.Invoke(Vector256.LoadUnsafe(ref xs, i), Vector256.LoadUnsafe(ref ys, i), Vector256.LoadUnsafe(ref zs, i)).StoreUnsafe(ref os, i);
+            }
+        }
+        if (width >= 128)
+        {
+            for (; i + 4 <= length; i += 4)
+            {
+                f.Invoke(Vector128.LoadUnsafe(ref xs, i), Vector128.LoadUnsafe(ref ys, i), Vector128.LoadUnsafe(ref zs, i)).StoreUnsafe(ref os, i);
+            }
+        }
+        for (; i < length; i++)
+        {
+            Unsafe.Add(ref os, i) = f.Invoke(Unsafe.Add(ref xs, i), Unsafe.Add(ref ys, i), Unsafe.Add(ref zs, i));
+        }
+    }
+
+    // out[i] = f(x[i], y[i], z[i], w[i])
+    public static void Map<TOperator>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> z, ReadOnlySpan<float> w, Span<float> output, TOperator f)
+        where TOperator : struct, IQuaternaryOperator
+    {
+        ref var xs = ref MemoryMarshal.GetReference(x);
+        ref var ys = ref MemoryMarshal.GetReference(y);
+        ref var zs = ref MemoryMarshal.GetReference(z);
+        ref var ws = ref MemoryMarshal.GetReference(w);
+        ref var os = ref MemoryMarshal.GetReference(output);
+        var length = (nuint)x.Length;
+        nuint i = 0;
+        var width = KernelSettings.VectorWidth;
+        if (width >= 512)
+        {
+            for (; i + 16 <= length; i += 16)
+            {
+                f.Invoke(Vector512.LoadUnsafe(ref xs, i), Vector512.LoadUnsafe(ref ys, i), Vector512.LoadUnsafe(ref zs, i), Vector512.LoadUnsafe(ref ws, i)).StoreUnsafe(ref os, i);
+            }
+        }
+        if (width >= 256)
+        {
+            for (; i + 8 <= length; i += 8)
+            {
+                f.Invoke(Vector256.LoadUnsafe(ref xs, i), Vector256.LoadUnsafe(ref ys, i), Vector256.LoadUnsafe(ref zs, i), Vector256.LoadUnsafe(ref ws, i)).StoreUnsafe(ref os, i);
+            }
+        }
+        if (width >= 128)
+        {
+            for (; i + 4 <= length; i += 4)
+            {
+                f.Invoke(Vector128.LoadUnsafe(ref xs, i), Vector128.LoadUnsafe(ref ys, i), Vector128.LoadUnsafe(ref zs, i), Vector128.LoadUnsafe(ref ws, i)).StoreUnsafe(ref os, i);
+            }
+        }
+        for (; i < length; i++)
+        {
+            Unsafe.Add(ref os, i) = f.Invoke(Unsafe.Add(ref xs, i), Unsafe.Add(ref ys, i), Unsafe.Add(ref zs, i), Unsafe.Add(ref ws, i));
+        }
+    }
+
+    // Σ_i f(x[i], y[i], z[i]), in lanes that are added together at the end
+    public static float Sum<TOperator>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> z, TOperator f)
+        where TOperator : struct, ITernaryOperator
+    {
+        ref var xs = ref MemoryMarshal.GetReference(x);
+        ref var ys = ref MemoryMarshal.GetReference(y);
+        ref var zs = ref MemoryMarshal.GetReference(z);
+        var length = (nuint)x.Length;
+        nuint i = 0;
+        var sum = 0f;
+        var width = KernelSettings.VectorWidth;
+        if (width >= 512 && length >= 16)
+        {
+            var lanes = Vector512<float>.Zero;
+            for (; i + 16 <= length; i += 16)
+            {
+                lanes += f.Invoke(Vector512.LoadUnsafe(ref xs, i), Vector512.LoadUnsafe(ref ys, i), Vector512.LoadUnsafe(ref zs, i));
+            }
+            sum += Vector512.Sum(lanes);
+        }
+        if (width >= 256 && length - i >= 8)
+        {
+            var lanes = Vector256<float>.Zero;
+            for (; i + 8 <= length; i += 8)
+            {
+                lanes += f.Invoke(Vector256.LoadUnsafe(ref xs, i), Vector256.LoadUnsafe(ref ys, i), Vector256.LoadUnsafe(ref zs, i));
+            }
+            sum += Vector256.Sum(lanes);
+        }
+        if (width >= 128 && length - i >= 4)
+        {
+            var lanes = Vector128<float>.Zero;
+            for (; i + 4 <= length; i += 4)
+            {
+                lanes += f.Invoke(Vector128.LoadUnsafe(ref xs, i), Vector128.LoadUnsafe(ref ys, i), Vector128.LoadUnsafe(ref zs, i));
+            }
+            sum += Vector128.Sum(lanes);
+        }
+        for (; i < length; i++)
+        {
+            sum += f.Invoke(Unsafe.Add(ref xs, i), Unsafe.Add(ref ys, i), Unsafe.Add(ref zs, i));
+        }
+        return sum;
+    }
+
+    // Σ_i f(x[i]), in lanes that are added together at the end
+    public static float Sum<TOperator>(ReadOnlySpan<float> x, TOperator f)
+        where TOperator : struct, IUnaryOperator
+    {
+        ref var xs = ref MemoryMarshal.GetReference(x);
+        var length = (nuint)x.Length;
+        nuint i = 0;
+        var sum = 0f;
+        var width = KernelSettings.VectorWidth;
+        if (width >= 512 && length >= 16)
+        {
+            var lanes = Vector512<float>.Zero;
+            for (; i + 16 <= length; i += 16)
+            {
+                lanes += f.Invoke(Vector512.LoadUnsafe(ref xs, i));
+            }
+            sum += Vector512.Sum(lanes);
+        }
+        if (width >= 256 && length - i >= 8)
+        {
+            var lanes = Vector256<float>.Zero;
+            for (; i + 8 <= length; i += 8)
+            {
+                lanes += f.Invoke(Vector256.LoadUnsafe(ref xs, i));
+            }
+            sum += Vector256.Sum(lanes);
+        }
+        if (width >= 128 && length - i >= 4)
+        {
+            var lanes = Vector128<float>.Zero;
+            for (; i + 4 <= length; i += 4)
+            {
+                lanes += f.Invoke(Vector128.LoadUnsafe(ref xs, i));
+            }
+            sum += Vector128.Sum(lanes);
+        }
+        for (; i < length; i++)
+        {
+            sum += f.Invoke(Unsafe.Add(ref xs, i));
+        }
+        return sum;
+    }
+
+    // y[i] = f(x[i]), returning Σ_i y[i] (softmax's exponentials and their sum in one pass)
+    public static float MapAndSum<TOperator>(ReadOnlySpan<float> x, Span<float> y, TOperator f)
+        where TOperator : struct, IUnaryOperator
+    {
+        ref var xs = ref MemoryMarshal.GetReference(x);
+        ref var ys = ref MemoryMarshal.GetReference(y);
+        var length = (nuint)x.Length;
+        nuint i = 0;
+        var sum = 0f;
+        var width = KernelSettings.VectorWidth;
+        if (width >= 512 && length >= 16)
+        {
+            var lanes = Vector512<float>.Zero;
+            for (; i + 16 <= length; i += 16)
+            {
+                var value = f.Invoke(Vector512.LoadUnsafe(ref xs, i));
+                value.StoreUnsafe(ref ys, i);
+                lanes += value;
+            }
+            sum += Vector512.Sum(lanes);
+        }
+        if (width >= 256 && length - i >= 8)
+        {
+            var lanes = Vector256<float>.Zero;
+            for (; i + 8 <= length; i += 8)
+            {
+                var value = f.Invoke(Vector256.LoadUnsafe(ref xs, i));
+                value.StoreUnsafe(ref ys, i);
+                lanes += value;
+            }
+            sum += Vector256.Sum(lanes);
+        }
+        if (width >= 128 && length - i >= 4)
+        {
+            var lanes = Vector128<float>.Zero;
+            for (; i + 4 <= length; i += 4)
+            {
+                var value = f.Invoke(Vector128.LoadUnsafe(ref xs, i));
+                value.StoreUnsafe(ref ys, i);
+                lanes += value;
+            }
+            sum += Vector128.Sum(lanes);
+        }
+        for (; i < length; i++)
+        {
+            var value = f.Invoke(Unsafe.Add(ref xs, i));
+            Unsafe.Add(ref ys, i) = value;
+            sum += value;
+        }
+        return sum;
+    }
+
+    // Σ_i x[i]·y[i]
+    public static float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        ref var xs = ref MemoryMarshal.GetReference(x);
+        ref var ys = ref MemoryMarshal.GetReference(y);
+        var length = (nuint)x.Length;
+        nuint i = 0;
+        var sum = 0f;
+        var width = KernelSettings.VectorWidth;
+        if (width >= 512 && length >= 16)
+        {
+            var lanes = Vector512<float>.Zero;
+            for (; i + 16 <= length; i += 16)
+            {
+                lanes = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref xs, i), Vector512.LoadUnsafe(ref ys, i), lanes);
+            }
+            sum += Vector512.Sum(lanes);
+        }
+        if (width >= 256 && length - i >= 8)
+        {
+            var lanes = Vector256<float>.Zero;
+            for (; i + 8 <= length; i += 8)
+            {
+                lanes = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref xs, i), Vector256.LoadUnsafe(ref ys, i), lanes);
+            }
+            sum += Vector256.Sum(lanes);
+        }
+        if (width >= 128 && length - i >= 4)
+        {
+            var lanes = Vector128<float>.Zero;
+            for (; i + 4 <= length; i += 4)
+            {
+                lanes = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref xs, i), Vector128.LoadUnsafe(ref ys, i), lanes);
+            }
+            sum += Vector128.Sum(lanes);
+        }
+        for (; i < length; i++)
+        {
+            sum += Unsafe.Add(ref xs, i) * Unsafe.Add(ref ys, i);
+        }
+        return sum;
+    }
+
+    // max_i x[i]   (−∞ for an empty span)
+    public static float Max(ReadOnlySpan<float> x)
+    {
+        ref var xs = ref MemoryMarshal.GetReference(x);
+        var length = (nuint)x.Length;
+        nuint i = 0;
+        var max = float.NegativeInfinity;
+        var width = KernelSettings.VectorWidth;
+        if (width >= 512 && length >= 16)
+        {
+            var lanes = Vector512.Create(float.NegativeInfinity);
+            for (; i + 16 <= length; i += 16)
+            {
+                lanes = Vector512.Max(lanes, Vector512.LoadUnsafe(ref xs, i));
+            }
+            var halves = Vector256.Max(lanes.GetLower(), lanes.GetUpper());
+            max = Math.Max(max, HorizontalMax(Vector128.Max(halves.GetLower(), halves.GetUpper())));
+        }
+        if (width >= 256 && length - i >= 8)
+        {
+            var lanes = Vector256.Create(float.NegativeInfinity);
+            for (; i + 8 <= length; i += 8)
+            {
+                lanes = Vector256.Max(lanes, Vector256.LoadUnsafe(ref xs, i));
+            }
+            max = Math.Max(max, HorizontalMax(Vector128.Max(lanes.GetLower(), lanes.GetUpper())));
+        }
+        if (width >= 128 && length - i >= 4)
+        {
+            var lanes = Vector128.Create(float.NegativeInfinity);
+            for (; i + 4 <= length; i += 4)
+            {
+                lanes = Vector128.Max(lanes, Vector128.LoadUnsafe(ref xs, i));
+            }
+            max = Math.Max(max, HorizontalMax(lanes));
+        }
+        for (; i < length; i++)
+        {
+            max = Math.Max(max, Unsafe.Add(ref xs, i));
+        }
+        return max;
+    }
+
+    private static float HorizontalMax(Vector128<float> lanes) =>
+        Math.Max(Math.Max(lanes.GetElement(0), lanes.GetElement(1)), Math.Max(lanes.GetElement(2), lanes.GetElement(3)));
+}
