@@ -27,7 +27,7 @@ public sealed class Bpe
     private readonly Dictionary<uint, int> _rankOfPair;
 
     /// <param name="merges">Validated: each pair uses only tokens defined before it, no pair twice, at most 65 280 merges.</param>
-    internal Bpe(TokenPair[] merges)
+    private Bpe(TokenPair[] merges)
     {
         _merges = merges;
         Merges = Array.AsReadOnly(merges);
@@ -37,6 +37,7 @@ public sealed class Bpe
             _rankOfPair.Add(merges[rank].Key, rank);
         }
 
+        // A merge only joins earlier tokens, so one pass in id order finds every length and a second spells every token.
         _tokenStarts = new int[VocabSize + 1];
         for (var token = 0; token < VocabSize; token++)
         {
@@ -110,7 +111,8 @@ public sealed class Bpe
             var token = ByteCount + rank;
             foreach (var start in waiting.TakeSorted(rank))
             {
-                // The pair is gone if the merge just before took its left token, as in the middle of "aaa".
+                // A start added earlier is stale if a merge since took one of its tokens: an overlapping occurrence
+                // just before it, as for the middle of "aaa", or a lower-ranked pair it shared a token with.
                 if (!tokens.IsPairAt(start, left, right))
                 {
                     continue;
