@@ -7,7 +7,8 @@ namespace NanoLlm.Tokenization;
 /// <summary>
 /// Byte-level byte-pair encoding, as minbpe's basic tokenizer: tokens 0–255 are the bytes of UTF-8 text, and each merge
 /// <c>i</c> makes token <c>256 + i</c> stand for the pair of earlier tokens it joins. Training learns the merges from a
-/// text; encoding applies them by rank; decoding concatenates token bytes and reads them as UTF-8.
+/// text; encoding applies them by rank; decoding concatenates token bytes and reads them as UTF-8. Immutable, so one
+/// instance can serve any number of threads.
 /// </summary>
 public sealed class Bpe
 {
