@@ -59,11 +59,11 @@ public static unsafe class CrossEntropy
     private static void CheckTargets<T>(ReadOnlySpan<T> targets, int rows, int cols)
         where T : struct, IBinaryInteger<T>
     {
-        if (targets.Length != rows)
+        if (targets.Length < rows)
         {
             throw new ArgumentException($"{targets.Length} targets for {rows} rows.", nameof(targets));
         }
-        foreach (var target in targets)
+        foreach (var target in targets[..rows])
         {
             if (int.CreateTruncating(target) < 0 || int.CreateTruncating(target) >= cols)
             {

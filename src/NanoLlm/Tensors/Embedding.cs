@@ -25,16 +25,13 @@ public static class Embedding
         }
     }
 
+    // y or dy may be longer than the tokens' rows (a buffer sized for the largest batch); its leading rows are used.
     private static int CheckShapes(int rowsLength, int tableLength, ReadOnlySpan<int> tokens, int cols, string name)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(cols);
-        if (rowsLength != (long)tokens.Length * cols)
+        if (rowsLength < (long)tokens.Length * cols)
         {
             throw new ArgumentException($"{name} holds {rowsLength} floats; {tokens.Length} rows of {cols} need {(long)tokens.Length * cols}.", name);
-        }
-        if (tableLength % cols != 0)
-        {
-            throw new ArgumentException($"The table's {tableLength} floats are not whole rows of {cols}.", nameof(cols));
         }
         return tableLength / cols;
     }

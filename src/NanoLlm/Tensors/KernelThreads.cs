@@ -1,17 +1,21 @@
-using System.Diagnostics.CodeAnalysis;
+using System.Diagnostics;
 
 namespace NanoLlm.Tensors;
 
 /// <summary>
 /// A few long-lived helper threads that run the parts of one kernel call: part 0 on the caller, the others on the
-/// helpers, returning when all are done. The helpers run with the caller's vector width. Nothing is allocated per call (the work is a function pointer and a pointer
-/// to the caller's context, which stays pinned on its stack while the call waits). When another call holds the
+/// helpers, returning when all are done. The helpers run with the caller's vector width. Nothing is allocated per
+/// call: the work is a function pointer and a pointer to the caller's context, which stays on its stack while the
+/// call waits, and waiting is a short spin and then <see cref="Monitor.Wait(object)"/>. When another call holds the
 /// helpers, the parts run one after another on the caller: results never depend on how parts were scheduled.
 /// </summary>
 internal static unsafe class KernelThreads
 {
+    // A helper or the caller spins this long for the next signal before it sleeps: kernel calls come in quick runs.
+    private static readonly long SpinTicks = Stopwatch.Frequency / 20_000;
+
     private static readonly Lock Gate = new();
-    private static readonly ManualResetEventSlim AllDone = new(false, 1000);
+    private static readonly object AllDone = new();
     private static Worker[] _workers = [];
     private static int _pending;
 
@@ -23,7 +27,6 @@ internal static unsafe class KernelThreads
             try
             {
                 EnsureWorkers(parts - 1);
-                AllDone.Reset();
                 Volatile.Write(ref _pending, parts - 1);
                 var width = KernelSettings.VectorWidth;
                 for (var part = 1; part < parts; part++)
@@ -31,7 +34,7 @@ internal static unsafe class KernelThreads
                     _workers[part - 1].Start(body, context, part, width);
                 }
                 body(context, 0);
-                AllDone.Wait();
+                WaitUntil(AllDone, static () => Volatile.Read(ref _pending) == 0);
             }
             finally
             {
@@ -42,6 +45,23 @@ internal static unsafe class KernelThreads
         for (var part = 0; part < parts; part++)
         {
             body(context, part);
+        }
+    }
+
+    // Spins for a moment on the condition, then sleeps on the monitor until a pulse finds it true.
+    private static void WaitUntil(object signal, Func<bool> condition)
+    {
+        var deadline = Stopwatch.GetTimestamp() + SpinTicks;
+        while (!condition() && Stopwatch.GetTimestamp() < deadline)
+        {
+            Thread.SpinWait(8);
+        }
+        lock (signal)
+        {
+            while (!condition())
+            {
+                Monitor.Wait(signal);
+            }
         }
     }
 
@@ -60,10 +80,11 @@ internal static unsafe class KernelThreads
         _workers = workers;
     }
 
-    [SuppressMessage("Reliability", "CA1001", Justification = "Helpers and their events live as long as the process.")]
     private sealed class Worker
     {
-        private readonly ManualResetEventSlim _start = new(false, 1000);
+        private readonly object _signal = new();
+        private readonly Func<bool> _hasWork;
+        private volatile bool _started;
         private delegate*<void*, int, void> _body;
         private void* _context;
         private int _part;
@@ -71,6 +92,7 @@ internal static unsafe class KernelThreads
 
         public Worker(int index)
         {
+            _hasWork = () => _started;
             var thread = new Thread(Loop) { IsBackground = true, Name = $"NanoLlm kernels {index}" };
             thread.Start();
         }
@@ -81,22 +103,29 @@ internal static unsafe class KernelThreads
             _context = context;
             _part = part;
             _vectorWidth = vectorWidth;
-            _start.Set();
+            lock (_signal)
+            {
+                _started = true;
+                Monitor.Pulse(_signal);
+            }
         }
 
         private void Loop()
         {
             while (true)
             {
-                _start.Wait();
-                _start.Reset();
+                WaitUntil(_signal, _hasWork);
+                _started = false;
                 using (KernelSettings.Override(_vectorWidth, 1))
                 {
                     _body(_context, _part);
                 }
                 if (Interlocked.Decrement(ref _pending) == 0)
                 {
-                    AllDone.Set();
+                    lock (AllDone)
+                    {
+                        Monitor.PulseAll(AllDone);
+                    }
                 }
             }
         }

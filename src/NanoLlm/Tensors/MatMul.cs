@@ -104,7 +104,7 @@ public static unsafe class MatMul
             CheckLength(db, n, nameof(db));
             for (var i = 0; i < m; i++)
             {
-                ElementWise.Add(db, dy.Slice(i * n, n));
+                ElementWise.Add(db[..n], dy.Slice(i * n, n));
             }
         }
         fixed (float* dwp = dw, dyp = dy, xp = x)
@@ -269,9 +269,10 @@ public static unsafe class MatMul
         ArgumentOutOfRangeException.ThrowIfNegative(n);
     }
 
+    // A span may be longer than its shape (a buffer sized for the largest batch); its leading elements are used.
     private static void CheckLength(ReadOnlySpan<float> span, long length, string name)
     {
-        if (span.Length != length)
+        if (span.Length < length)
         {
             throw new ArgumentException($"{name} holds {span.Length} floats; the shape needs {length}.", name);
         }

@@ -30,11 +30,12 @@ public static unsafe class Softmax
         }
     }
 
+    // A span may be longer than its shape (a buffer sized for the largest batch); its leading elements are used.
     internal static void CheckShape(int length, int rows, int cols, string name)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegative(cols);
-        if (length != (long)rows * cols)
+        if (length < (long)rows * cols)
         {
             throw new ArgumentException($"{name} holds {length} floats; [{rows}, {cols}] needs {(long)rows * cols}.", name);
         }

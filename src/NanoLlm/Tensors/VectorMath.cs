@@ -6,7 +6,7 @@ namespace NanoLlm.Tensors;
 /// <summary>
 /// e^x for every lane, the same polynomial at every width (Cephes' expf): x = n·ln2 + r with |r| ≤ ln2/2, e^r by a
 /// degree-6 polynomial, 2^n put straight into the exponent bits. About 2 ulp; below −87.3 (where 2^n would leave
-/// the normal range) the result is exactly 0, so a −∞ mask gives a zero probability.
+/// the normal range) the result is exactly 0, so a −∞ mask gives a zero probability, and above 88.38 it is +∞.
 /// </summary>
 internal static class VectorMath
 {
@@ -36,7 +36,8 @@ internal static class VectorMath
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P5));
         p = Vector512.FusedMultiplyAdd(p, r * r, r + Vector512<float>.One);
         var scale = Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
-        return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(Lowest)), Vector512<float>.Zero, p * scale);
+        var result = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(Lowest)), Vector512<float>.Zero, p * scale);
+        return Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512.Create(Highest)), Vector512.Create(float.PositiveInfinity), result);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -53,7 +54,8 @@ internal static class VectorMath
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P5));
         p = Vector256.FusedMultiplyAdd(p, r * r, r + Vector256<float>.One);
         var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
-        return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(Lowest)), Vector256<float>.Zero, p * scale);
+        var result = Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(Lowest)), Vector256<float>.Zero, p * scale);
+        return Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256.Create(Highest)), Vector256.Create(float.PositiveInfinity), result);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -70,7 +72,8 @@ internal static class VectorMath
         p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(P5));
         p = Vector128.FusedMultiplyAdd(p, r * r, r + Vector128<float>.One);
         var scale = Vector128.ShiftLeft(Vector128.ConvertToInt32(n) + Vector128.Create(127), 23).AsSingle();
-        return Vector128.ConditionalSelect(Vector128.LessThan(x, Vector128.Create(Lowest)), Vector128<float>.Zero, p * scale);
+        var result = Vector128.ConditionalSelect(Vector128.LessThan(x, Vector128.Create(Lowest)), Vector128<float>.Zero, p * scale);
+        return Vector128.ConditionalSelect(Vector128.GreaterThan(x, Vector128.Create(Highest)), Vector128.Create(float.PositiveInfinity), result);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -80,7 +83,11 @@ internal static class VectorMath
         {
             return 0f;
         }
-        var clamped = Math.Min(x, Highest);
+        if (x > Highest)
+        {
+            return float.PositiveInfinity;
+        }
+        var clamped = x;
         var n = MathF.Round(clamped * Log2E);
         var r = MathF.FusedMultiplyAdd(n, -Ln2High, clamped);
         r = MathF.FusedMultiplyAdd(n, -Ln2Low, r);

@@ -1,0 +1,318 @@
+using NanoLlm.Tensors;
+using static NanoLlm.Tests.Tensors.KernelTestData;
+
+namespace NanoLlm.Tests.Tensors;
+
+/// <summary>
+/// MatMul against naive twins that sum in double. A float sum of K products, each rounded once by a fused
+/// multiply-add, is within (K + 2)·u·Σ|aᵢ·bᵢ| of the exact value (Higham, Accuracy and Stability of Numerical
+/// Algorithms, §3.1; the +2 covers adding the bias or the previous C), so that is the tolerance per element.
+/// </summary>
+public sealed class MatMulTests
+{
+    public static TheoryData<int, int, int, int> OddShapesAllWidths()
+    {
+        var data = new TheoryData<int, int, int, int>();
+        int[][] shapes = [[1, 1, 1], [3, 7, 5], [7, 17, 65], [17, 65, 3], [65, 129, 7], [13, 1000, 17], [1000, 3, 7], [13, 3, 2100], [200, 33, 40]];
+        foreach (var width in new[] { 512, 256, 128, 0 })
+        {
+            foreach (var shape in shapes)
+            {
+                data.Add(width, shape[0], shape[1], shape[2]);
+            }
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(OddShapesAllWidths))]
+    public void Forward_matches_naive_on_odd_shapes(int width, int m, int k, int n)
+    {
+        var x = RandomArray(m * k, 1);
+        var w = RandomArray(n * k, 2);
+        var bias = RandomArray(n, 3);
+        var y = RandomArray(m * n, 4);
+        With(width, 1, () => MatMul.Forward(y, x, w, bias, m, k, n));
+
+        var (expected, bound) = NaiveProduct(m, k, n, (i, p) => x[(i * k) + p], (p, j) => w[(j * k) + p], (_, j) => bias[j]);
+        AssertClose(expected, y, e => (k + 2) * Unit * bound[e], "y");
+    }
+
+    [Theory]
+    [MemberData(nameof(OddShapesAllWidths))]
+    public void Forward_without_bias_matches_naive(int width, int m, int k, int n)
+    {
+        var x = RandomArray(m * k, 5);
+        var w = RandomArray(n * k, 6);
+        var y = RandomArray(m * n, 7);
+        With(width, 1, () => MatMul.Forward(y, x, w, [], m, k, n));
+
+        var (expected, bound) = NaiveProduct(m, k, n, (i, p) => x[(i * k) + p], (p, j) => w[(j * k) + p], (_, _) => 0f);
+        AssertClose(expected, y, e => (k + 2) * Unit * bound[e], "y");
+    }
+
+    [Theory]
+    [MemberData(nameof(OddShapesAllWidths))]
+    public void BackwardInput_adds_dy_times_w_to_dx(int width, int m, int k, int n)
+    {
+        var dy = RandomArray(m * n, 8);
+        var w = RandomArray(n * k, 9);
+        var dx = RandomArray(m * k, 10);
+        var before = (float[])dx.Clone();
+        With(width, 1, () => MatMul.BackwardInput(dx, dy, w, m, k, n));
+
+        var (expected, bound) = NaiveProduct(m, n, k, (i, p) => dy[(i * n) + p], (p, j) => w[(p * k) + j], (i, j) => before[(i * k) + j]);
+        AssertClose(expected, dx, e => (n + 2) * Unit * bound[e], "dx");
+    }
+
+    [Theory]
+    [MemberData(nameof(OddShapesAllWidths))]
+    public void BackwardWeight_adds_dy_transposed_times_x_to_dw_and_row_sums_to_db(int width, int m, int k, int n)
+    {
+        var dy = RandomArray(m * n, 11);
+        var x = RandomArray(m * k, 12);
+        var dw = RandomArray(n * k, 13);
+        var db = RandomArray(n, 14);
+        var (dwBefore, dbBefore) = ((float[])dw.Clone(), (float[])db.Clone());
+        With(width, 1, () => MatMul.BackwardWeight(dw, db, dy, x, m, k, n));
+
+        var (expected, bound) = NaiveProduct(n, m, k, (i, p) => dy[(p * n) + i], (p, j) => x[(p * k) + j], (i, j) => dwBefore[(i * k) + j]);
+        AssertClose(expected, dw, e => (m + 2) * Unit * bound[e], "dw");
+        var (expectedBias, biasBound) = NaiveProduct(1, m, n, (_, p) => 1f, (p, j) => dy[(p * n) + j], (_, j) => dbBefore[j]);
+        AssertClose(expectedBias, db, e => (m + 2) * Unit * biasBound[e], "db");
+    }
+
+    [Fact]
+    public void Backward_forms_match_finite_differences_of_the_forward()
+    {
+        const int m = 3, k = 5, n = 4;
+        var x = RandomArray(m * k, 15);
+        var w = RandomArray(n * k, 16);
+        var bias = RandomArray(n, 17);
+        var projection = RandomArray(m * n, 18);
+        var y = new float[m * n];
+        double Loss()
+        {
+            MatMul.Forward(y, x, w, bias, m, k, n);
+            double sum = 0;
+            for (var i = 0; i < y.Length; i++)
+            {
+                sum += (double)y[i] * projection[i];
+            }
+            return sum;
+        }
+
+        // L = Σ y⊙R, so dL/dy = R; L is linear in each input, so central differences are exact but for float rounding.
+        var (dx, dw, db) = (new float[x.Length], new float[w.Length], new float[bias.Length]);
+        MatMul.BackwardInput(dx, projection, w, m, k, n);
+        MatMul.BackwardWeight(dw, db, projection, x, m, k, n);
+        foreach (var (values, gradient, name) in new[] { (x, dx, "x"), (w, dw, "w"), (bias, db, "b") })
+        {
+            for (var i = 0; i < values.Length; i++)
+            {
+                const float epsilon = 1e-2f;
+                var original = values[i];
+                values[i] = original + epsilon;
+                var plus = Loss();
+                values[i] = original - epsilon;
+                var minus = Loss();
+                values[i] = original;
+                var numeric = (plus - minus) / (2 * epsilon);
+                Assert.True(Math.Abs(numeric - gradient[i]) <= 1e-3 * Math.Max(1, Math.Abs(numeric)), $"{name}[{i}]: analytic {gradient[i]}, numeric {numeric}");
+            }
+        }
+    }
+
+    public static TheoryData<int, bool, bool, bool> BatchedCases()
+    {
+        var data = new TheoryData<int, bool, bool, bool>();
+        foreach (var width in new[] { 512, 256, 128, 0 })
+        {
+            foreach (var (transposeA, transposeB, accumulate) in new[] { (false, false, false), (false, true, false), (true, false, true), (true, true, true) })
+            {
+                data.Add(width, transposeA, transposeB, accumulate);
+            }
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(BatchedCases))]
+    public void Batched_matches_naive_for_every_transposition(int width, bool transposeA, bool transposeB, bool accumulate)
+    {
+        const int batches = 2, heads = 3, m = 7, k = 5, n = 17;
+        const float alpha = 0.5f;
+        var aLayout = new MatrixLayout(RowStride: (transposeA ? m : k) + 2, transposeA, BatchStride: 200, HeadStride: 60);
+        var bLayout = new MatrixLayout(RowStride: (transposeB ? k : n) + 1, transposeB, BatchStride: 400, HeadStride: 120);
+        var cLayout = new MatrixLayout(RowStride: n * heads, BatchStride: m * n * heads, HeadStride: n);
+        var a = RandomArray(400, 19);
+        var b = RandomArray(800, 20);
+        var c = RandomArray(batches * m * n * heads, 21);
+        var before = (float[])c.Clone();
+        With(width, 1, () => MatMul.Batched(c, cLayout, a, aLayout, b, bLayout, batches, heads, m, k, n, alpha, accumulate));
+
+        var expected = new double[c.Length];
+        var bound = new double[c.Length];
+        for (var batch = 0; batch < batches; batch++)
+        {
+            for (var head = 0; head < heads; head++)
+            {
+                var (product, productBound) = NaiveProduct(
+                    m, k, n, (i, p) => alpha * Element(a, aLayout, batch, head, i, p), (p, j) => Element(b, bLayout, batch, head, p, j),
+                    (i, j) => accumulate ? Element(before, cLayout, batch, head, i, j) : 0f);
+                for (var i = 0; i < m; i++)
+                {
+                    for (var j = 0; j < n; j++)
+                    {
+                        var at = (batch * cLayout.BatchStride) + (head * cLayout.HeadStride) + (i * cLayout.RowStride) + j;
+                        expected[at] = product[(i * n) + j];
+                        bound[at] = productBound[(i * n) + j];
+                    }
+                }
+            }
+        }
+        AssertClose(expected, c, e => ((k + 3) * Unit * bound[e]) + 1e-30, "c");
+    }
+
+    [Fact]
+    public void Batched_computes_attention_scores_from_a_fused_qkv_buffer()
+    {
+        // qkv[B,T,3C] with C = H·hs: Q is columns [0, C), K is [C, 2C); scores[B,H,T,T] = Q·Kᵀ / √hs.
+        const int b = 2, t = 7, h = 3, hs = 5, c = h * hs;
+        var qkv = RandomArray(b * t * 3 * c, 22);
+        var scores = new float[b * h * t * t];
+        var alpha = 1f / MathF.Sqrt(hs);
+        var view = new MatrixLayout(RowStride: 3 * c, BatchStride: t * 3 * c, HeadStride: hs);
+        MatMul.Batched(
+            scores, new MatrixLayout(RowStride: t, BatchStride: h * t * t, HeadStride: t * t), qkv, view, qkv.AsSpan(c), view with { Transposed = true },
+            b, h, t, hs, t, alpha);
+
+        for (var batch = 0; batch < b; batch++)
+        {
+            for (var head = 0; head < h; head++)
+            {
+                for (var query = 0; query < t; query++)
+                {
+                    for (var key = 0; key < t; key++)
+                    {
+                        double dot = 0;
+                        for (var d = 0; d < hs; d++)
+                        {
+                            dot += (double)qkv[(((batch * t) + query) * 3 * c) + (head * hs) + d] * qkv[(((batch * t) + key) * 3 * c) + c + (head * hs) + d];
+                        }
+                        Assert.Equal(dot * alpha, scores[(((batch * h) + head) * t * t) + (query * t) + key], 1e-5);
+                    }
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(130, 129, 131)]
+    [InlineData(70, 520, 65)]
+    public void One_and_two_threads_give_identical_bits(int m, int k, int n)
+    {
+        var x = RandomArray(m * k, 23);
+        var w = RandomArray(n * k, 24);
+        var bias = RandomArray(n, 25);
+        var dy = RandomArray(m * n, 26);
+        float[][] Run(int threads)
+        {
+            var (y, dx, dw, db) = (new float[m * n], new float[m * k], new float[n * k], new float[n]);
+            With(KernelSettings.HardwareVectorWidth, threads, () =>
+            {
+                MatMul.Forward(y, x, w, bias, m, k, n);
+                MatMul.BackwardInput(dx, dy, w, m, k, n);
+                MatMul.BackwardWeight(dw, db, dy, x, m, k, n);
+            });
+            return [y, dx, dw, db];
+        }
+
+        var (one, two) = (Run(1), Run(2));
+        for (var i = 0; i < one.Length; i++)
+        {
+            AssertBitIdentical(one[i], two[i]);
+        }
+    }
+
+    [Fact]
+    public void Batched_gives_identical_bits_on_one_and_two_threads()
+    {
+        const int items = 8, t = 65, hs = 64;
+        var layout = new MatrixLayout(RowStride: hs, BatchStride: t * hs);
+        var scoresLayout = new MatrixLayout(RowStride: t, BatchStride: t * t);
+        var q = RandomArray(items * t * hs, 27);
+        var k = RandomArray(items * t * hs, 28);
+        float[] Run(int threads)
+        {
+            var scores = new float[items * t * t];
+            With(KernelSettings.HardwareVectorWidth, threads, () => MatMul.Batched(scores, scoresLayout, q, layout, k, layout with { Transposed = true }, items, 1, t, hs, t));
+            return scores;
+        }
+
+        AssertBitIdentical(Run(1), Run(2));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void A_call_allocates_nothing(int threads)
+    {
+        const int m = 130, k = 129, n = 131;
+        var (x, w, bias, y) = (RandomArray(m * k, 29), RandomArray(n * k, 30), RandomArray(n, 31), new float[m * n]);
+        var (dx, dw, db) = (new float[m * k], new float[n * k], new float[n]);
+        var bytes = AllocatedBytes(() => With(KernelSettings.HardwareVectorWidth, threads, () =>
+        {
+            MatMul.Forward(y, x, w, bias, m, k, n);
+            MatMul.BackwardInput(dx, y, w, m, k, n);
+            MatMul.BackwardWeight(dw, db, y, x, m, k, n);
+        }));
+        Assert.Equal(0, bytes);
+    }
+
+    [Fact]
+    public void Forward_rejects_spans_shorter_than_the_shape()
+    {
+        var error = Assert.Throws<ArgumentException>(() => MatMul.Forward(new float[6], new float[6], new float[5], [], 2, 3, 3));
+        Assert.Contains("w holds 5 floats", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Forward_uses_the_leading_rows_of_longer_buffers()
+    {
+        const int m = 3, k = 4, n = 5;
+        var (x, w) = (RandomArray(2 * m * k, 32), RandomArray(n * k, 33));
+        var (exact, longer) = (new float[m * n], Enumerable.Repeat(7f, 2 * m * n).ToArray());
+        MatMul.Forward(exact, x.AsSpan(0, m * k), w, [], m, k, n);
+        MatMul.Forward(longer, x, w, [], m, k, n);
+        Assert.Equal(exact, longer[..(m * n)]);
+        Assert.All(longer[(m * n)..], v => Assert.Equal(7f, v));
+    }
+
+    private static float Element(float[] data, MatrixLayout layout, int batch, int head, int row, int column) =>
+        data[(batch * layout.BatchStride) + (head * layout.HeadStride) + (layout.Transposed ? (column * layout.RowStride) + row : (row * layout.RowStride) + column)];
+
+    // C[i,j] = initial(i,j) + Σ_p A(i,p)·B(p,j) in double, and Σ |terms| for the error bound
+    private static (double[] Values, double[] Bound) NaiveProduct(int m, int k, int n, Func<int, int, float> a, Func<int, int, float> b, Func<int, int, float> initial)
+    {
+        var values = new double[m * n];
+        var bound = new double[m * n];
+        for (var i = 0; i < m; i++)
+        {
+            for (var j = 0; j < n; j++)
+            {
+                double sum = initial(i, j);
+                double magnitude = Math.Abs(initial(i, j));
+                for (var p = 0; p < k; p++)
+                {
+                    var term = (double)a(i, p) * b(p, j);
+                    sum += term;
+                    magnitude += Math.Abs(term);
+                }
+                values[(i * n) + j] = sum;
+                bound[(i * n) + j] = magnitude;
+            }
+        }
+        return (values, bound);
+    }
+}
