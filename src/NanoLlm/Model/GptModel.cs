@@ -21,6 +21,7 @@ public sealed class GptModel : ILanguageModel
     private readonly Parameter _tokenEmbedding;
     private readonly Parameter? _positionEmbedding;
     private readonly float[] _sinusoids = [];
+    private readonly float _embeddingScale = 1f;
     private readonly TransformerBlock[] _blocks;
     private readonly LayerNormalization _finalNorm;
     private readonly Parameter _head;
@@ -76,6 +77,7 @@ public sealed class GptModel : ILanguageModel
         else
         {
             _sinusoids = SinusoidalTable(_contextLength, _channels);
+            _embeddingScale = MathF.Sqrt(_channels);
         }
         _blocks = [.. Enumerable.Range(0, layers).Select(l => new TransformerBlock(Parameters, $"h.{l}", heads))];
         _finalNorm = new LayerNormalization(Parameters, "ln_f");
@@ -92,13 +94,15 @@ public sealed class GptModel : ILanguageModel
     /// <summary>
     /// nanoGPT's scheme: every weight matrix and embedding N(0, 0.02²); the projections that write into the residual
     /// stream (attention's and the FFN's <c>c_proj</c>) N(0, (0.02/√(2·layers))²) so the stream's variance does not
-    /// grow with depth; biases 0; LayerNorm γ = 1, β = 0.
+    /// grow with depth; biases 0; LayerNorm γ = 1, β = 0. With sinusoidal positions the token embedding follows the
+    /// original transformer instead: N(0, 1/C), multiplied by √C on the way in, so tokens and the fixed sinusoids
+    /// (amplitude 1) enter the stream at the same scale; at 0.02 the sinusoids would drown the tokens.
     /// </summary>
     public void Initialize(Random random)
     {
         const double std = 0.02;
         Parameters.Values.AsSpan().Clear();
-        Initialization.Normal(_tokenEmbedding.Values, std, random);
+        Initialization.Normal(_tokenEmbedding.Values, _positionEmbedding is null ? 1 / Math.Sqrt(_channels) : std, random);
         if (_positionEmbedding is not null)
         {
             Initialization.Normal(_positionEmbedding.Values, std, random);
@@ -120,7 +124,7 @@ public sealed class GptModel : ILanguageModel
         }
     }
 
-    // x₀ = wte[token] + position(t);  x_{l+1} = Block_l(x_l);  logits = LN_f(x_L)·W_headᵀ;  loss = CE(logits, targets)
+    // x₀ = s·wte[token] + position(t);  x_{l+1} = Block_l(x_l);  logits = LN_f(x_L)·W_headᵀ;  loss = CE(logits, targets)
     public float Forward(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batchSize, int length)
     {
         if (length > _contextLength)
@@ -164,7 +168,11 @@ public sealed class GptModel : ILanguageModel
             _blocks[l].Backward(residualGrads, _residuals[l], batchSize, length);
         }
 
-        // dwte[token] += dx₀;  dwpe[t] += Σ_b dx₀[b, t]
+        // dwte[token] += s·dx₀ (s = √C with sinusoids, else 1);  dwpe[t] += Σ_b dx₀[b, t]
+        if (_embeddingScale != 1f)
+        {
+            ElementWise.Scale(residualGrads, _embeddingScale);
+        }
         Embedding.Backward(_tokenEmbedding.Grads, residualGrads, _inputs.AsSpan(0, rows), _channels);
         if (_positionEmbedding is not null)
         {
@@ -204,11 +212,15 @@ public sealed class GptModel : ILanguageModel
         }
     }
 
-    // x[b, t] = wte[tokens[b, t]] + position(t)
+    // x[b, t] = s·wte[tokens[b, t]] + position(t)
     private void Embed(Span<float> x, ReadOnlySpan<int> tokens, int batchSize, int length)
     {
         var c = _channels;
         Embedding.Forward(x[..(tokens.Length * c)], _tokenEmbedding.Values, tokens, c);
+        if (_embeddingScale != 1f)
+        {
+            ElementWise.Scale(x[..(tokens.Length * c)], _embeddingScale);
+        }
         ReadOnlySpan<float> positions = _positionEmbedding is null ? _sinusoids : _positionEmbedding.Values;
         for (var b = 0; b < batchSize; b++)
         {
@@ -287,6 +299,7 @@ public sealed class GptModel : ILanguageModel
         {
             var (model, c, position) = (_model, _model._channels, _count);
             model._tokenEmbedding.Values.Slice(token * c, c).CopyTo(_x);
+            ElementWise.Scale(_x, model._embeddingScale);
             ReadOnlySpan<float> positions = model._positionEmbedding is null ? model._sinusoids : model._positionEmbedding.Values;
             ElementWise.Add(_x, positions.Slice(position * c, c));
             for (var l = 0; l < model._blocks.Length; l++)

@@ -98,6 +98,7 @@ public sealed class TransformerLayerGradientTests
     [InlineData(1, 1, 4, 1)]
     [InlineData(2, 5, 8, 2)]
     [InlineData(3, 7, 12, 3)]
+    [InlineData(2, 40, 64, 4)]
     public void Attention_backward_matches_finite_differences_with_the_causal_mask(int batchSize, int length, int channels, int heads)
     {
         var random = new Random(batchSize * 10 + length);
