@@ -19,7 +19,9 @@ internal abstract class ProgressReporter
 
     protected static string Describe(TrainingProgress progress, Evaluation? training, Evaluation? validation)
     {
-        var text = string.Create(CultureInfo.InvariantCulture, $"step {progress.Step}/{progress.TotalSteps} loss {progress.Loss:F4}");
+        var text = string.Create(
+            CultureInfo.InvariantCulture,
+            $"step {progress.Step}/{progress.TotalSteps} loss {progress.Loss:F4} lr {progress.LearningRate:0.###e+0} norm {progress.GradientNorm:F3}");
         if (training is { } t)
         {
             text += string.Create(CultureInfo.InvariantCulture, $" train_loss {t.Loss:F4} train_bpb {t.BitsPerByte:F4}");

@@ -9,9 +9,9 @@ namespace NanoLlm.Chat.Tui;
 /// </summary>
 public sealed class ChatSession : IDisposable
 {
-    public const string UserLabel = "you: ";
-    public const string ModelLabel = "model: ";
-    public const string StoppedMark = " [stopped]";
+    private const string UserLabel = "you: ";
+    private const string ModelLabel = "model: ";
+    private const string StoppedMark = " [stopped]";
 
     private readonly StringBuilder _transcript = new();
     private CancellationTokenSource? _cancellation;

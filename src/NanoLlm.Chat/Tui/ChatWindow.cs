@@ -46,11 +46,10 @@ public sealed class ChatWindow : Window
             Send();
         };
         Add(_transcript, promptLabel, _input, _statusLine);
-        _input.SetFocus();
         ShowStatus();
     }
 
-    /// <summary>The transcript as the plain model holds it (for tests and diagnostics).</summary>
+    /// <summary>The chat's transcript and state, as the plain model holds them (for tests and diagnostics).</summary>
     public ChatSession Session => _session;
 
     protected override bool OnKeyDown(Key key)
@@ -166,10 +165,7 @@ public sealed class ChatWindow : Window
         ShowStatus();
     }
 
-    private void ShowTranscript()
-    {
-        _transcript.Transcript = _session.Transcript;
-    }
+    private void ShowTranscript() => _transcript.Transcript = _session.Transcript;
 
     private void ShowStatus()
     {

@@ -25,9 +25,6 @@ public sealed class TranscriptView : View
         MouseBindings.Add(MouseFlags.WheeledDown, Command.ScrollDown);
     }
 
-    /// <summary>The wrapped lines as drawn (for tests and diagnostics).</summary>
-    public WrappedLines Lines => _lines;
-
     public string Transcript
     {
         get => _text;
@@ -38,7 +35,7 @@ public sealed class TranscriptView : View
         }
     }
 
-    public bool IsAtEnd => Viewport.Y + Viewport.Height >= _lines.Count;
+    private bool IsAtEnd => Viewport.Y + Viewport.Height >= _lines.Count;
 
     public void ScrollToEnd() => Viewport = Viewport with { Y = Math.Max(_lines.Count - Viewport.Height, 0) };
 

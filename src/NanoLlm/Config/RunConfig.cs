@@ -36,7 +36,38 @@ public sealed record TrainingSettings(
     int Seed,
     double ValFraction,
     int EvalInterval,
-    int EvalBatches);
+    int EvalBatches)
+{
+    public const string SgdName = "sgd";
+    public const string AdamWName = "adamw";
+    public const string ConstantSchedule = "constant";
+    public const string CosineSchedule = "cosine";
+
+    /// <summary><c>sgd</c> or <c>adamw</c>.</summary>
+    public string Optimizer { get; init; } = SgdName;
+
+    public OptimizerSettings AdamW { get; init; } = new();
+
+    /// <summary>Linear warmup from 0 over this many steps, then the schedule.</summary>
+    public int WarmupSteps { get; init; }
+
+    /// <summary><c>constant</c>, or <c>cosine</c>: decay from <see cref="LearningRate"/> to <see cref="MinLearningRate"/> by <see cref="DecaySteps"/>.</summary>
+    public string Schedule { get; init; } = ConstantSchedule;
+
+    public double MinLearningRate { get; init; }
+
+    /// <summary>The step at which the cosine reaches its minimum; 0 means the run's last step.</summary>
+    public int DecaySteps { get; init; }
+
+    /// <summary>Clip the global gradient norm to this; 0 is off.</summary>
+    public double GradClip { get; init; }
+
+    /// <summary>Micro-batches whose gradients are averaged into one step.</summary>
+    public int GradAccumulationSteps { get; init; } = 1;
+}
+
+/// <summary>AdamW's constants (Loshchilov &amp; Hutter 2019); the defaults are nanoGPT's.</summary>
+public sealed record OptimizerSettings(double Beta1 = 0.9, double Beta2 = 0.95, double Epsilon = 1e-8, double WeightDecay = 0.1);
 
 public sealed record WeightsSettings(string Path);
 

@@ -53,16 +53,31 @@ public static class RunConfigLoader
         }
         var steps = hasSteps ? training.GetInt("steps", null, 1, int.MaxValue) : 0;
         var epochs = hasEpochs ? training.GetInt("epochs", null, 1, 1_000_000) : 0;
+        var learningRate = training.GetDouble("learning_rate", null, 0, 1_000, minExclusive: true);
         return new TrainingSettings(
             Corpus: corpus,
             Steps: steps,
             Epochs: epochs,
-            LearningRate: training.GetDouble("learning_rate", null, 0, 1_000, minExclusive: true),
+            LearningRate: learningRate,
             BatchSize: training.GetInt("batch_size", 32, 1, 1 << 20),
             Seed: training.GetInt("seed", 1337, 0, int.MaxValue),
             ValFraction: training.GetDouble("val_fraction", 0.1, 0, 0.5),
             EvalInterval: training.GetInt("eval_interval", 0, 0, int.MaxValue),
-            EvalBatches: training.GetInt("eval_batches", 0, 0, 1_000_000));
+            EvalBatches: training.GetInt("eval_batches", 0, 0, 1_000_000))
+        {
+            Optimizer = training.GetChoice("optimizer", TrainingSettings.SgdName, TrainingSettings.SgdName, TrainingSettings.AdamWName),
+            AdamW = new OptimizerSettings(
+                Beta1: training.GetDouble("beta1", 0.9, 0, 0.99999),
+                Beta2: training.GetDouble("beta2", 0.95, 0, 0.99999),
+                Epsilon: training.GetDouble("eps", 1e-8, 0, 1, minExclusive: true),
+                WeightDecay: training.GetDouble("weight_decay", 0.1, 0, 10)),
+            WarmupSteps = training.GetInt("warmup_steps", 0, 0, int.MaxValue),
+            Schedule = training.GetChoice("lr_schedule", TrainingSettings.ConstantSchedule, TrainingSettings.ConstantSchedule, TrainingSettings.CosineSchedule),
+            MinLearningRate = training.GetDouble("min_learning_rate", learningRate / 10, 0, learningRate),
+            DecaySteps = training.GetInt("decay_steps", 0, 0, int.MaxValue),
+            GradClip = training.GetDouble("grad_clip", 0, 0, 1e6),
+            GradAccumulationSteps = training.GetInt("grad_accumulation_steps", 1, 1, 1_000_000),
+        };
     }
 
     private static SettingsSection Section(Dictionary<string, (string Origin, Dictionary<string, SettingValue> Values)> sections, string path, string name)

@@ -88,7 +88,9 @@ public sealed class MlpModel : ILanguageModel
         activations.Rows = rows;
         ContextEmbedding.Contexts(activations.Contexts, inputs, batchSize, length, _contextLength, PaddingToken);
         RunLayers(activations);
-        return (float)CrossEntropy.ForwardBackward(activations.LogitGrads, activations.Logits, targets[..rows], rows, _vocabSize);
+        var logitCount = rows * _vocabSize;
+        return (float)CrossEntropy.ForwardBackward(
+            activations.LogitGrads.AsSpan(0, logitCount), activations.Logits.AsSpan(0, logitCount), targets[..rows], rows, _vocabSize);
     }
 
     public void Backward()

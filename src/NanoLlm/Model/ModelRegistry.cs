@@ -15,6 +15,7 @@ public static class ModelRegistry
     [
         new(BigramModel.Name, "next token from the current token: a V×V table", (vocabSize, settings) => new BigramModel(vocabSize, settings)),
         new(MlpModel.Name, "embeddings of the last N tokens → Linear + ReLU layers → logits", (vocabSize, settings) => new MlpModel(vocabSize, settings)),
+        new(GptModel.Name, "transformer: causal multi-head attention + GELU feed-forward blocks", (vocabSize, settings) => new GptModel(vocabSize, settings)),
     ];
 
     /// <summary>Builds the model named <paramref name="name"/>; an unknown name or key is a <see cref="ConfigException"/>.</summary>

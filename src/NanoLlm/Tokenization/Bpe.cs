@@ -7,7 +7,8 @@ namespace NanoLlm.Tokenization;
 /// <summary>
 /// Byte-level byte-pair encoding, as minbpe's basic tokenizer: tokens 0–255 are the bytes of UTF-8 text, and each merge
 /// <c>i</c> makes token <c>256 + i</c> stand for the pair of earlier tokens it joins. Training learns the merges from a
-/// text; encoding applies them by rank; decoding concatenates token bytes and reads them as UTF-8.
+/// text; encoding applies them by rank; decoding concatenates token bytes and reads them as UTF-8. Immutable, so one
+/// instance can serve any number of threads.
 /// </summary>
 public sealed class Bpe
 {
@@ -27,7 +28,7 @@ public sealed class Bpe
     private readonly Dictionary<uint, int> _rankOfPair;
 
     /// <param name="merges">Validated: each pair uses only tokens defined before it, no pair twice, at most 65 280 merges.</param>
-    internal Bpe(TokenPair[] merges)
+    private Bpe(TokenPair[] merges)
     {
         _merges = merges;
         Merges = Array.AsReadOnly(merges);
@@ -37,6 +38,7 @@ public sealed class Bpe
             _rankOfPair.Add(merges[rank].Key, rank);
         }
 
+        // A merge only joins earlier tokens, so one pass in id order finds every length and a second spells every token.
         _tokenStarts = new int[VocabSize + 1];
         for (var token = 0; token < VocabSize; token++)
         {
@@ -91,39 +93,42 @@ public sealed class Bpe
 
     /// <summary>
     /// Applies the merges in the order they were learned, each to every occurrence left to right without overlap,
-    /// exactly as training did. Takes O(n log n) for n bytes: every pair that has a merge waits in a priority queue by
-    /// (rank, position); a merge queues only the two pairs it forms with its neighbours, and those always have a later
-    /// rank (they hold the new token, which only later merges use), so taking the queue in order is applying the
-    /// merges by rank.
+    /// exactly as training did. Linear in the input but for sorting each rank's starts: every pair that has a merge
+    /// waits in the bucket of its rank; ranks are taken in ascending order, and a merge adds only the two pairs it
+    /// forms with its neighbours, which hold the new token and so belong to later ranks.
     /// </summary>
     public ushort[] Encode(ReadOnlySpan<byte> bytes)
     {
         var tokens = new TokenList(bytes);
-        var queue = new PriorityQueue<int, long>();
+        var waiting = new PairStartsByRank(_merges.Length);
         for (var start = 0; start + 1 < bytes.Length; start++)
         {
-            EnqueueIfMerged(queue, start, bytes[start], bytes[start + 1]);
+            AddIfMerged(waiting, start, bytes[start], bytes[start + 1]);
         }
-        while (queue.TryDequeue(out var start, out var priority))
+        // HighestRank grows as merges add pairs, so the bound is read on every step.
+        for (var rank = 0; rank <= waiting.HighestRank; rank++)
         {
-            var rank = (int)(priority >> 32);
             var (left, right) = _merges[rank];
-            // The pair is gone if a merge before it took one of its tokens (the middle of "aaa"), or changed a neighbour.
-            if (!tokens.IsPairAt(start, left, right))
-            {
-                continue;
-            }
             var token = ByteCount + rank;
-            tokens.Merge(start, token);
-            var before = tokens.Previous(start);
-            if (before != TokenList.None)
+            foreach (var start in waiting.TakeSorted(rank))
             {
-                EnqueueIfMerged(queue, before, tokens.TokenAt(before), token);
-            }
-            var after = tokens.Next(start);
-            if (after != TokenList.None)
-            {
-                EnqueueIfMerged(queue, start, token, tokens.TokenAt(after));
+                // A start added earlier is stale if a merge since took one of its tokens: an overlapping occurrence
+                // just before it, as for the middle of "aaa", or a lower-ranked pair it shared a token with.
+                if (!tokens.IsPairAt(start, left, right))
+                {
+                    continue;
+                }
+                tokens.Merge(start, token);
+                var before = tokens.Previous(start);
+                if (before != TokenList.None)
+                {
+                    AddIfMerged(waiting, before, tokens.TokenAt(before), token);
+                }
+                var after = tokens.Next(start);
+                if (after != TokenList.None)
+                {
+                    AddIfMerged(waiting, start, token, tokens.TokenAt(after));
+                }
             }
         }
         return tokens.ToArray();
@@ -161,12 +166,11 @@ public sealed class Bpe
 
     private int TokenLength(int token) => _tokenStarts[token + 1] - _tokenStarts[token];
 
-    private void EnqueueIfMerged(PriorityQueue<int, long> queue, int start, int left, int right)
+    private void AddIfMerged(PairStartsByRank waiting, int start, int left, int right)
     {
         if (_rankOfPair.TryGetValue(new TokenPair(left, right).Key, out var rank))
         {
-            // Lowest rank first, then leftmost: positions fit in 32 bits, ranks in 16.
-            queue.Enqueue(start, ((long)rank << 32) | (uint)start);
+            waiting.Add(rank, start);
         }
     }
 

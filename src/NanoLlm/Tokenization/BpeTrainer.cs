@@ -7,7 +7,8 @@ namespace NanoLlm.Tokenization;
 /// Learns BPE merges without recounting the text after each merge. The text is a <see cref="TokenList"/>; every pair
 /// seen keeps its count and the positions where it starts; a merge visits only the occurrences of the merged pair and
 /// adjusts the counts of the pairs around each one. The most frequent pair comes from a priority queue with lazy
-/// deletion: an entry whose count has changed since it was queued is re-queued with the true count when it surfaces.
+/// deletion: pairs whose count grew are queued afresh after each merge, and an entry whose count has fallen since it
+/// was queued is re-queued with the true count when it surfaces, so the first entry that is still true is the best.
 /// The result equals minbpe's recount-everything loop (the naive twin in the tests), merge for merge.
 /// </summary>
 internal sealed class BpeTrainer
@@ -95,6 +96,7 @@ internal sealed class BpeTrainer
             _tokens.Merge(start, token);
         }
         // No occurrence is left (each was merged or overlapped a merged one), and none can form again: tokens are never split.
+        // A count of 0 also marks the entries still queued for it as stale.
         _pairs.Remove(merged.Key);
         merged.Count = 0;
 

@@ -48,7 +48,7 @@ public sealed class Cortex
         {
             throw new ConfigException($"{config.Path}: [training] corpus {config.Training.Corpus} is too short to train on: it needs at least two tokens");
         }
-        var trainer = new Trainer(model, new Sgd(), config.Training, train.Length);
+        var trainer = new Trainer(model, Optimizers.Create(config.Training, model.Parameters), config.Training, train.Length);
         var summary = trainer.Run(train, validation, progress, cancellation);
 
         var cortex = new Cortex(model, tokenizer);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using NanoLlm.Config;
 using NanoLlm.Model;
+using NanoLlm.Tensors;
 
 namespace NanoLlm.Training;
 
@@ -40,7 +41,7 @@ public sealed class Trainer
     /// <summary><c>steps</c>, or <c>epochs</c> × the steps one pass over the training tokens takes.</summary>
     public int TotalSteps(int trainLength) => _settings.Steps > 0
         ? _settings.Steps
-        : checked(_settings.Epochs * (int)Math.Ceiling((trainLength - 1) / (double)(_settings.BatchSize * _length)));
+        : checked(_settings.Epochs * (int)Math.Ceiling((trainLength - 1) / (double)(_settings.BatchSize * _length * _settings.GradAccumulationSteps)));
 
     public TrainingSummary Run(TokenSplit train, TokenSplit validation, Action<TrainingProgress>? progress, CancellationToken cancellation)
     {
@@ -51,18 +52,32 @@ public sealed class Trainer
         var clock = Stopwatch.StartNew();
         var step = 0;
         Evaluation? lastValidation = null;
+        var schedule = new LearningRateSchedule(_settings, totalSteps);
+        var accumulation = _settings.GradAccumulationSteps;
+        var parameters = _model.Parameters;
         while (step < totalSteps && !cancellation.IsCancellationRequested)
         {
-            // Random windows, as nanoGPT samples them: an epoch is a pass's worth of tokens, not a strict permutation.
-            for (var b = 0; b < batchSize; b++)
+            // One step averages the gradients of grad_accumulation_steps micro-batches: a bigger batch in the same memory.
+            parameters.ZeroGrads();
+            var loss = 0f;
+            for (var micro = 0; micro < accumulation; micro++)
             {
-                var start = random.Next(train.Length - _length);
-                train.Window(start, _inputs.AsSpan(b * _length, _length), _targets.AsSpan(b * _length, _length));
+                // Random windows, as nanoGPT samples them: an epoch is a pass's worth of tokens, not a strict permutation.
+                for (var b = 0; b < batchSize; b++)
+                {
+                    var start = random.Next(train.Length - _length);
+                    train.Window(start, _inputs.AsSpan(b * _length, _length), _targets.AsSpan(b * _length, _length));
+                }
+                loss += _model.Forward(_inputs, _targets, batchSize, _length) / accumulation;
+                _model.Backward();
             }
-            var loss = _model.Forward(_inputs, _targets, batchSize, _length);
-            _model.Parameters.ZeroGrads();
-            _model.Backward();
-            _optimizer.Update(_model.Parameters, (float)_settings.LearningRate);
+            if (accumulation > 1)
+            {
+                ElementWise.Scale(parameters.Grads, 1f / accumulation);
+            }
+            var gradientNorm = _settings.GradClip > 0 ? GradientClipping.Clip(parameters, _settings.GradClip) : GradientClipping.GlobalNorm(parameters);
+            var learningRate = schedule.At(step);
+            _optimizer.Update(parameters, (float)learningRate);
             recentLosses[step % LossWindow] = loss;
             step++;
 
@@ -71,7 +86,7 @@ public sealed class Trainer
             Evaluation? trainingNow = evaluateNow ? Evaluate(train, Math.Max(EvaluationWindows(validation), _settings.BatchSize)) : null;
             lastValidation = validationNow ?? lastValidation;
             progress?.Invoke(new TrainingProgress(
-                step, totalSteps, loss, TokensPerSecond(step, clock.Elapsed), clock.Elapsed, trainingNow, validationNow));
+                step, totalSteps, loss, learningRate, gradientNorm, TokensPerSecond(step, clock.Elapsed), clock.Elapsed, trainingNow, validationNow));
         }
 
         if (step < totalSteps && step > 0)
@@ -125,5 +140,5 @@ public sealed class Trainer
     }
 
     private double TokensPerSecond(int steps, TimeSpan elapsed) =>
-        elapsed.TotalSeconds > 0 ? (double)steps * _settings.BatchSize * _length / elapsed.TotalSeconds : 0;
+        elapsed.TotalSeconds > 0 ? (double)steps * _settings.GradAccumulationSteps * _settings.BatchSize * _length / elapsed.TotalSeconds : 0;
 }

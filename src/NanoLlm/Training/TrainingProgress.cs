@@ -8,6 +8,8 @@ public readonly record struct TrainingProgress(
     int Step,
     int TotalSteps,
     float Loss,
+    double LearningRate,
+    double GradientNorm,
     double TokensPerSecond,
     TimeSpan Elapsed,
     Evaluation? Training,

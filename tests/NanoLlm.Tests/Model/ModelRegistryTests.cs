@@ -23,7 +23,7 @@ public sealed class ModelRegistryTests
     {
         var message = Assert.Throws<ConfigException>(() => ModelRegistry.Create("trigram", 256, Section(("name", "trigram")))).Message;
 
-        Assert.Equal("run.toml:2: unknown model \"trigram\": the models are bigram, mlp", message);
+        Assert.Equal("run.toml:2: unknown model \"trigram\": the models are bigram, mlp, gpt", message);
     }
 
     [Fact]

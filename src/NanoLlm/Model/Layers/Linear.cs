@@ -2,21 +2,21 @@ using NanoLlm.Tensors;
 
 namespace NanoLlm.Model.Layers;
 
-/// <summary>A fully connected layer in PyTorch's layout: <c>weight[N,K]</c>, <c>bias[N]</c>.</summary>
+/// <summary>A fully connected layer in PyTorch's layout: <c>weight[N,K]</c>, <c>bias[N]</c> (null: no bias).</summary>
 public static class Linear
 {
     // y[M,N] = x[M,K]·Wᵀ + b
-    public static void Forward(Span<float> y, ReadOnlySpan<float> x, Parameter weight, Parameter bias, int rows)
+    public static void Forward(Span<float> y, ReadOnlySpan<float> x, Parameter weight, Parameter? bias, int rows)
     {
         var (outputs, inputs) = (weight.Shape[0], weight.Shape[1]);
-        MatMul.Forward(y[..(rows * outputs)], x[..(rows * inputs)], weight.Values, bias.Values, rows, inputs, outputs);
+        MatMul.Forward(y[..(rows * outputs)], x[..(rows * inputs)], weight.Values, bias is null ? [] : bias.Values, rows, inputs, outputs);
     }
 
     // dW += dyᵀ·x;  db += Σ_rows dy;  dx += dy·W (skipped when dx is empty: the layer's input needs no gradient)
-    public static void Backward(Span<float> dx, Parameter weight, Parameter bias, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int rows)
+    public static void Backward(Span<float> dx, Parameter weight, Parameter? bias, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int rows)
     {
         var (outputs, inputs) = (weight.Shape[0], weight.Shape[1]);
-        MatMul.BackwardWeight(weight.Grads, bias.Grads, dy[..(rows * outputs)], x[..(rows * inputs)], rows, inputs, outputs);
+        MatMul.BackwardWeight(weight.Grads, bias is null ? [] : bias.Grads, dy[..(rows * outputs)], x[..(rows * inputs)], rows, inputs, outputs);
         if (!dx.IsEmpty)
         {
             MatMul.BackwardInput(dx[..(rows * inputs)], dy[..(rows * outputs)], weight.Values, rows, inputs, outputs);

@@ -1,0 +1,313 @@
+using NanoLlm.Config;
+using NanoLlm.Model.Layers;
+using NanoLlm.Tensors;
+
+namespace NanoLlm.Model;
+
+/// <summary>
+/// A GPT (Radford et al. 2018/2019, as nanoGPT builds it): token embeddings plus positional encodings, <c>layers</c>
+/// pre-norm transformer blocks of causal multi-head self-attention and a GELU feed-forward network, a final
+/// LayerNorm, and a linear head to V logits (by default the token embedding itself, "tied").
+/// </summary>
+public sealed class GptModel : ILanguageModel
+{
+    public const string Name = "gpt";
+    public const string Sinusoidal = "sinusoidal";
+    public const string Learned = "learned";
+
+    private readonly int _vocabSize;
+    private readonly int _contextLength;
+    private readonly int _channels;
+    private readonly Parameter _tokenEmbedding;
+    private readonly Parameter? _positionEmbedding;
+    private readonly float[] _sinusoids = [];
+    private readonly float _embeddingScale = 1f;
+    private readonly TransformerBlock[] _blocks;
+    private readonly LayerNormalization _finalNorm;
+    private readonly Parameter _head;
+    private int _batchSize;
+    private int _length;
+    private int _capacityRows;
+    private int[] _inputs = [];
+    private float[][] _residuals = [];
+    private float[] _finalNormOutput = [];
+    private float[] _logits = [];
+    private float[] _logitGrads = [];
+    private float[] _finalNormGrads = [];
+    private float[] _residualGrads = [];
+
+    public GptModel(int vocabSize, SettingsSection hyperparameters)
+    {
+        _vocabSize = vocabSize;
+        _contextLength = hyperparameters.GetInt("context_length", 64, 1, 8192);
+        _channels = hyperparameters.GetInt("embedding_size", 128, 1, 16_384);
+        var layers = hyperparameters.GetInt("layers", 4, 1, 256);
+        var heads = hyperparameters.GetInt("heads", 4, 1, 1024);
+        var feedForwardRatio = hyperparameters.GetInt("ffn_ratio", 4, 1, 64);
+        var positional = hyperparameters.GetChoice("positional", Sinusoidal, Sinusoidal, Learned);
+        var tied = hyperparameters.GetBool("tie_embeddings", true);
+        if (_channels % heads != 0)
+        {
+            throw new ConfigException(
+                $"{hyperparameters.OriginOf("heads")}: [model] heads: {heads} does not divide embedding_size {_channels}: pick heads so that embedding_size / heads is whole");
+        }
+        Spec = new ModelSpec(Name, vocabSize, _contextLength, hyperparameters);
+
+        var specs = new List<ParameterSpec> { new("wte", [vocabSize, _channels], Decay: false) };
+        if (positional == Learned)
+        {
+            specs.Add(new("wpe", [_contextLength, _channels], Decay: false));
+        }
+        for (var l = 0; l < layers; l++)
+        {
+            specs.AddRange(TransformerBlock.Specs($"h.{l}", _channels, feedForwardRatio * _channels));
+        }
+        specs.AddRange(LayerNormalization.Specs("ln_f", _channels));
+        if (!tied)
+        {
+            specs.Add(new("lm_head.weight", [vocabSize, _channels], Decay: true));
+        }
+        Parameters = new ParameterSet(specs);
+
+        _tokenEmbedding = Parameters["wte"];
+        if (positional == Learned)
+        {
+            _positionEmbedding = Parameters["wpe"];
+        }
+        else
+        {
+            _sinusoids = SinusoidalTable(_contextLength, _channels);
+            _embeddingScale = MathF.Sqrt(_channels);
+        }
+        _blocks = [.. Enumerable.Range(0, layers).Select(l => new TransformerBlock(Parameters, $"h.{l}", heads))];
+        _finalNorm = new LayerNormalization(Parameters, "ln_f");
+        _head = tied ? _tokenEmbedding : Parameters["lm_head.weight"];
+    }
+
+    public ModelSpec Spec { get; }
+
+    public ParameterSet Parameters { get; }
+
+    /// <summary>The logits <c>[B, T, V]</c> of the last <see cref="Forward"/>.</summary>
+    public ReadOnlySpan<float> Logits => _logits.AsSpan(0, _batchSize * _length * _vocabSize);
+
+    /// <summary>
+    /// nanoGPT's scheme: every weight matrix and embedding N(0, 0.02²); the projections that write into the residual
+    /// stream (attention's and the FFN's <c>c_proj</c>) N(0, (0.02/√(2·layers))²) so the stream's variance does not
+    /// grow with depth; biases 0; LayerNorm γ = 1, β = 0. With sinusoidal positions the token embedding follows the
+    /// original transformer instead: N(0, 1/C), multiplied by √C on the way in, so tokens and the fixed sinusoids
+    /// (amplitude 1) enter the stream at the same scale; at 0.02 the sinusoids would drown the tokens.
+    /// </summary>
+    public void Initialize(Random random)
+    {
+        const double std = 0.02;
+        Parameters.Values.AsSpan().Clear();
+        Initialization.Normal(_tokenEmbedding.Values, _positionEmbedding is null ? 1 / Math.Sqrt(_channels) : std, random);
+        if (_positionEmbedding is not null)
+        {
+            Initialization.Normal(_positionEmbedding.Values, std, random);
+        }
+        var projectionStd = std / Math.Sqrt(2.0 * _blocks.Length);
+        foreach (var block in _blocks)
+        {
+            block.FirstNorm.Initialize();
+            Initialization.Normal(block.Attention.InputProjection.Values, std, random);
+            Initialization.Normal(block.Attention.OutputProjection.Values, projectionStd, random);
+            block.SecondNorm.Initialize();
+            Initialization.Normal(block.FeedForward.InputProjection.Values, std, random);
+            Initialization.Normal(block.FeedForward.OutputProjection.Values, projectionStd, random);
+        }
+        _finalNorm.Initialize();
+        if (_head != _tokenEmbedding)
+        {
+            Initialization.Normal(_head.Values, std, random);
+        }
+    }
+
+    // x₀ = s·wte[token] + position(t);  x_{l+1} = Block_l(x_l);  logits = LN_f(x_L)·W_headᵀ;  loss = CE(logits, targets)
+    public float Forward(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batchSize, int length)
+    {
+        if (length > _contextLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), length, $"The model sees at most {_contextLength} positions.");
+        }
+        var rows = batchSize * length;
+        EnsureCapacity(batchSize, length);
+        (_batchSize, _length) = (batchSize, length);
+        foreach (var token in inputs[..rows])
+        {
+            CheckToken(token);
+        }
+        inputs[..rows].CopyTo(_inputs);
+
+        Embed(_residuals[0], _inputs.AsSpan(0, rows), batchSize, length);
+        for (var l = 0; l < _blocks.Length; l++)
+        {
+            _blocks[l].Forward(_residuals[l + 1], _residuals[l], batchSize, length);
+        }
+        _finalNorm.Forward(_finalNormOutput, _residuals[^1], rows);
+        var logits = _logits.AsSpan(0, rows * _vocabSize);
+        Linear.Forward(logits, _finalNormOutput, _head, null, rows);
+        return (float)CrossEntropy.ForwardBackward(_logitGrads.AsSpan(0, rows * _vocabSize), logits, targets[..rows], rows, _vocabSize);
+    }
+
+    public void Backward()
+    {
+        var (batchSize, length) = (_batchSize, _length);
+        var rows = batchSize * length;
+        var size = rows * _channels;
+        var finalNormGrads = _finalNormGrads.AsSpan(0, size);
+        var residualGrads = _residualGrads.AsSpan(0, size);
+
+        finalNormGrads.Clear();
+        Linear.Backward(finalNormGrads, _head, null, _logitGrads.AsSpan(0, rows * _vocabSize), _finalNormOutput, rows);
+        residualGrads.Clear();
+        _finalNorm.Backward(residualGrads, finalNormGrads, _residuals[^1], rows);
+        for (var l = _blocks.Length - 1; l >= 0; l--)
+        {
+            _blocks[l].Backward(residualGrads, _residuals[l], batchSize, length);
+        }
+
+        // dwte[token] += s·dx₀ (s = √C with sinusoids, else 1);  dwpe[t] += Σ_b dx₀[b, t]
+        if (_embeddingScale != 1f)
+        {
+            ElementWise.Scale(residualGrads, _embeddingScale);
+        }
+        Embedding.Backward(_tokenEmbedding.Grads, residualGrads, _inputs.AsSpan(0, rows), _channels);
+        if (_positionEmbedding is not null)
+        {
+            var positionGrads = _positionEmbedding.Grads;
+            for (var b = 0; b < batchSize; b++)
+            {
+                ElementWise.Add(positionGrads[..(length * _channels)], residualGrads.Slice(b * length * _channels, length * _channels));
+            }
+        }
+    }
+
+    public IInference StartInference() => new Inference(this);
+
+    private void EnsureCapacity(int batchSize, int length)
+    {
+        foreach (var block in _blocks)
+        {
+            block.EnsureCapacity(batchSize, length);
+        }
+        _finalNorm.EnsureCapacity(batchSize * length);
+        var rows = batchSize * length;
+        if (_capacityRows < rows)
+        {
+            _capacityRows = rows;
+            _inputs = new int[rows];
+            _residuals = new float[_blocks.Length + 1][];
+            for (var l = 0; l < _residuals.Length; l++)
+            {
+                // A loop, not a lambda: a closure over rows would be allocated on every call, growing or not.
+                _residuals[l] = new float[rows * _channels];
+            }
+            _finalNormOutput = new float[rows * _channels];
+            _finalNormGrads = new float[rows * _channels];
+            _residualGrads = new float[rows * _channels];
+            _logits = new float[rows * _vocabSize];
+            _logitGrads = new float[rows * _vocabSize];
+        }
+    }
+
+    // x[b, t] = s·wte[tokens[b, t]] + position(t)
+    private void Embed(Span<float> x, ReadOnlySpan<int> tokens, int batchSize, int length)
+    {
+        var c = _channels;
+        Embedding.Forward(x[..(tokens.Length * c)], _tokenEmbedding.Values, tokens, c);
+        if (_embeddingScale != 1f)
+        {
+            ElementWise.Scale(x[..(tokens.Length * c)], _embeddingScale);
+        }
+        ReadOnlySpan<float> positions = _positionEmbedding is null ? _sinusoids : _positionEmbedding.Values;
+        for (var b = 0; b < batchSize; b++)
+        {
+            ElementWise.Add(x.Slice(b * length * c, length * c), positions[..(length * c)]);
+        }
+    }
+
+    // PE[p, 2i] = sin(p / 10000^(2i/C)),  PE[p, 2i+1] = cos(p / 10000^(2i/C))   (Vaswani et al. 2017, §3.5)
+    private static float[] SinusoidalTable(int positions, int channels)
+    {
+        var table = new float[positions * channels];
+        for (var p = 0; p < positions; p++)
+        {
+            for (var i = 0; i < channels; i++)
+            {
+                var angle = p / Math.Pow(10_000, (i - (i % 2)) / (double)channels);
+                table[(p * channels) + i] = (float)(i % 2 == 0 ? Math.Sin(angle) : Math.Cos(angle));
+            }
+        }
+        return table;
+    }
+
+    private int CheckToken(int token) =>
+        (uint)token < (uint)_vocabSize ? token : throw new ArgumentOutOfRangeException(nameof(token), token, $"Token {token} is outside the vocabulary of {_vocabSize}.");
+
+    /// <summary>
+    /// Generation with a key/value cache per block: each new token runs one position through the model. When the
+    /// context is full, the cache restarts from the last half of the window (those tokens are run again), so the model
+    /// always sees between C/2 and C tokens and a token costs two positions' work on average, not a whole window.
+    /// </summary>
+    private sealed class Inference : IInference
+    {
+        private readonly GptModel _model;
+        private readonly KeyValueCache[] _caches;
+        private readonly int[] _tokens;
+        private readonly float[] _x;
+        private readonly float[] _normalized;
+        private readonly float[] _logits;
+        private readonly float[] _scratch;
+        private int _count;
+
+        public Inference(GptModel model)
+        {
+            _model = model;
+            var (t, c) = (model._contextLength, model._channels);
+            _caches = [.. model._blocks.Select(_ => new KeyValueCache(t, c))];
+            _tokens = new int[t];
+            _x = new float[c];
+            _normalized = new float[c];
+            _logits = new float[model._vocabSize];
+            _scratch = new float[model._blocks.Max(b => b.ScratchSize(t))];
+        }
+
+        public ReadOnlySpan<float> Feed(int token)
+        {
+            _model.CheckToken(token);
+            if (_count == _model._contextLength)
+            {
+                var keep = _model._contextLength / 2;
+                _tokens.AsSpan(_count - keep, keep).CopyTo(_tokens);
+                _count = 0;
+                for (var i = 0; i < keep; i++)
+                {
+                    Run(_tokens[i]);
+                }
+            }
+            Run(token);
+            _model._finalNorm.ForwardOne(_normalized, _x);
+            Linear.Forward(_logits, _normalized, _model._head, null, 1);
+            return _logits;
+        }
+
+        public void Reset() => _count = 0;
+
+        private void Run(int token)
+        {
+            var (model, c, position) = (_model, _model._channels, _count);
+            model._tokenEmbedding.Values.Slice(token * c, c).CopyTo(_x);
+            ElementWise.Scale(_x, model._embeddingScale);
+            ReadOnlySpan<float> positions = model._positionEmbedding is null ? model._sinusoids : model._positionEmbedding.Values;
+            ElementWise.Add(_x, positions.Slice(position * c, c));
+            for (var l = 0; l < model._blocks.Length; l++)
+            {
+                model._blocks[l].ForwardOne(_x, _caches[l], position, _scratch);
+            }
+            _tokens[position] = token;
+            _count++;
+        }
+    }
+}

@@ -1,0 +1,184 @@
+using NanoLlm.Tensors;
+
+namespace NanoLlm.Model.Layers;
+
+/// <summary>
+/// Multi-head causal self-attention (Vaswani et al. 2017, as nanoGPT writes it): one Linear makes Q, K and V for all
+/// heads (<c>{prefix}.c_attn</c>, [3C, C]); each head of size D = C/H attends with softmax(Q·Kᵀ/√D) over positions
+/// up to its own, never the future; the heads' outputs, side by side, go through <c>{prefix}.c_proj</c> [C, C].
+/// One head is H = 1: the same code.
+/// </summary>
+public sealed class CausalSelfAttention
+{
+    private readonly Parameter _qkvWeight;
+    private readonly Parameter _qkvBias;
+    private readonly Parameter _projWeight;
+    private readonly Parameter _projBias;
+    private readonly int _channels;
+    private readonly int _heads;
+    private readonly int _headSize;
+    private readonly float _scale;
+    private float[] _qkv = [];
+    private float[] _probabilities = [];
+    private float[] _headOutputs = [];
+    private float[] _qkvGrads = [];
+    private float[] _probabilityGrads = [];
+    private float[] _scoreGrads = [];
+    private float[] _headOutputGrads = [];
+
+    public CausalSelfAttention(ParameterSet parameters, string prefix, int heads)
+    {
+        _qkvWeight = parameters[$"{prefix}.c_attn.weight"];
+        _qkvBias = parameters[$"{prefix}.c_attn.bias"];
+        _projWeight = parameters[$"{prefix}.c_proj.weight"];
+        _projBias = parameters[$"{prefix}.c_proj.bias"];
+        _channels = _projWeight.Shape[0];
+        _heads = heads;
+        _headSize = _channels / heads;
+        _scale = 1f / MathF.Sqrt(_headSize);
+    }
+
+    public static IEnumerable<ParameterSpec> Specs(string prefix, int channels) =>
+    [
+        new($"{prefix}.c_attn.weight", [3 * channels, channels], Decay: true),
+        new($"{prefix}.c_attn.bias", [3 * channels], Decay: false),
+        new($"{prefix}.c_proj.weight", [channels, channels], Decay: true),
+        new($"{prefix}.c_proj.bias", [channels], Decay: false),
+    ];
+
+    public Parameter InputProjection => _qkvWeight;
+
+    /// <summary>The output projection, whose initial scale the model sets for the depth of the residual stream.</summary>
+    public Parameter OutputProjection => _projWeight;
+
+    public void EnsureCapacity(int batchSize, int length)
+    {
+        var rows = batchSize * length;
+        var scores = batchSize * _heads * length * length;
+        if (_qkv.Length < rows * 3 * _channels || _probabilities.Length < scores)
+        {
+            _qkv = new float[rows * 3 * _channels];
+            _qkvGrads = new float[rows * 3 * _channels];
+            _headOutputs = new float[rows * _channels];
+            _headOutputGrads = new float[rows * _channels];
+            _probabilities = new float[scores];
+            _probabilityGrads = new float[scores];
+            _scoreGrads = new float[scores];
+        }
+    }
+
+    // [q|k|v] = x·W_attnᵀ + b;  P[b,h] = causal softmax(Q·Kᵀ/√D);  O[b,h] = P·V;  y = O·W_projᵀ + b_proj
+    public void Forward(Span<float> y, ReadOnlySpan<float> x, int batchSize, int length)
+    {
+        var (c, t, d) = (_channels, length, _headSize);
+        var rows = batchSize * length;
+        var qkv = _qkv.AsSpan(0, rows * 3 * c);
+        var probabilities = _probabilities.AsSpan(0, batchSize * _heads * t * t);
+        var (qkvLayout, transposedKeys, square, heads) = Layouts(t);
+
+        Linear.Forward(qkv, x, _qkvWeight, _qkvBias, rows);
+        // S = Q·Kᵀ/√D, then each row t keeps columns 0..t: the causal mask.
+        MatMul.Batched(probabilities, square, qkv, qkvLayout, qkv[c..], transposedKeys, batchSize, _heads, t, d, t, _scale);
+        CausalSoftmax(probabilities, batchSize * _heads, t);
+        MatMul.Batched(_headOutputs.AsSpan(0, rows * c), heads, probabilities, square, qkv[(2 * c)..], qkvLayout, batchSize, _heads, t, t, d);
+        Linear.Forward(y, _headOutputs, _projWeight, _projBias, rows);
+    }
+
+    // dO = dy·W_proj;  dP = dO·Vᵀ;  dV = Pᵀ·dO;  dS = P⊙(dP − rowsum(dP⊙P));  dQ = dS·K/√D;  dK = dSᵀ·Q/√D;  dx += d[q|k|v]·W_attn
+    public void Backward(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int batchSize, int length)
+    {
+        var (c, t, d) = (_channels, length, _headSize);
+        var rows = batchSize * length;
+        var qkv = _qkv.AsSpan(0, rows * 3 * c);
+        var qkvGrads = _qkvGrads.AsSpan(0, rows * 3 * c);
+        var scoreCount = batchSize * _heads * t * t;
+        var probabilities = _probabilities.AsSpan(0, scoreCount);
+        var probabilityGrads = _probabilityGrads.AsSpan(0, scoreCount);
+        var scoreGrads = _scoreGrads.AsSpan(0, scoreCount);
+        var headOutputGrads = _headOutputGrads.AsSpan(0, rows * c);
+        var (qkvLayout, transposedKeys, square, heads) = Layouts(t);
+        var transposedSquare = square with { Transposed = true };
+
+        headOutputGrads.Clear();
+        Linear.Backward(headOutputGrads, _projWeight, _projBias, dy, _headOutputs, rows);
+        MatMul.Batched(probabilityGrads, square, headOutputGrads, heads, qkv[(2 * c)..], transposedKeys, batchSize, _heads, t, d, t);
+        MatMul.Batched(qkvGrads[(2 * c)..], qkvLayout, probabilities, transposedSquare, headOutputGrads, heads, batchSize, _heads, t, t, d);
+
+        scoreGrads.Clear();
+        for (var row = 0; row < batchSize * _heads * t; row++)
+        {
+            var visible = (row % t) + 1;
+            var offset = row * t;
+            Softmax.Backward(scoreGrads.Slice(offset, visible), probabilities.Slice(offset, visible), probabilityGrads.Slice(offset, visible), 1, visible);
+        }
+        MatMul.Batched(qkvGrads, qkvLayout, scoreGrads, square, qkv[c..], qkvLayout, batchSize, _heads, t, t, d, _scale);
+        MatMul.Batched(qkvGrads[c..], qkvLayout, scoreGrads, transposedSquare, qkv, qkvLayout, batchSize, _heads, t, t, d, _scale);
+        Linear.Backward(dx, _qkvWeight, _qkvBias, qkvGrads, x, rows);
+    }
+
+    /// <summary>
+    /// One new position at inference: its key and value join <paramref name="cache"/> at <paramref name="position"/>
+    /// and its query attends over positions 0..position, so a token costs one position's work.
+    /// </summary>
+    public void ForwardOne(Span<float> y, ReadOnlySpan<float> x, KeyValueCache cache, int position, Span<float> scratch)
+    {
+        var (c, d) = (_channels, _headSize);
+        var qkv = scratch[..(3 * c)];
+        var scores = scratch.Slice(3 * c, position + 1);
+        var output = scratch.Slice((3 * c) + cache.Capacity, c);
+        Linear.Forward(qkv, x, _qkvWeight, _qkvBias, 1);
+        qkv.Slice(c, c).CopyTo(cache.Keys.AsSpan(position * c, c));
+        qkv.Slice(2 * c, c).CopyTo(cache.Values.AsSpan(position * c, c));
+
+        output.Clear();
+        for (var h = 0; h < _heads; h++)
+        {
+            var query = qkv.Slice(h * d, d);
+            for (var j = 0; j <= position; j++)
+            {
+                scores[j] = ElementWise.Dot(query, cache.Keys.AsSpan((j * c) + (h * d), d)) * _scale;
+            }
+            Softmax.Forward(scores, scores, 1, position + 1);
+            var headOutput = output.Slice(h * d, d);
+            for (var j = 0; j <= position; j++)
+            {
+                ElementWise.Axpy(headOutput, scores[j], cache.Values.AsSpan((j * c) + (h * d), d));
+            }
+        }
+        Linear.Forward(y, output, _projWeight, _projBias, 1);
+    }
+
+    /// <summary>Scratch floats <see cref="ForwardOne"/> needs for a cache of <paramref name="capacity"/> positions.</summary>
+    public int ScratchSize(int capacity) => (3 * _channels) + capacity + _channels;
+
+    // Q, K and V of head h are columns h·D.. of their third of a [B, T, 3C] row; scores are [B, H, T, T].
+    private (MatrixLayout Qkv, MatrixLayout TransposedKeys, MatrixLayout Square, MatrixLayout Heads) Layouts(int t)
+    {
+        var qkv = new MatrixLayout(RowStride: 3 * _channels, BatchStride: t * 3 * _channels, HeadStride: _headSize);
+        var square = new MatrixLayout(RowStride: t, BatchStride: _heads * t * t, HeadStride: t * t);
+        var heads = new MatrixLayout(RowStride: _channels, BatchStride: t * _channels, HeadStride: _headSize);
+        return (qkv, qkv with { Transposed = true }, square, heads);
+    }
+
+    // Row i of each [T, T] score matrix is position i: softmax over columns 0..i, zeros after (the future is masked).
+    private static void CausalSoftmax(Span<float> scores, int matrices, int t)
+    {
+        for (var row = 0; row < matrices * t; row++)
+        {
+            var visible = (row % t) + 1;
+            var scoresRow = scores.Slice(row * t, t);
+            Softmax.Forward(scoresRow[..visible], scoresRow[..visible], 1, visible);
+            scoresRow[visible..].Clear();
+        }
+    }
+}
+
+/// <summary>The keys and values of the positions seen so far, one [capacity, C] buffer each, for one attention layer.</summary>
+public sealed class KeyValueCache(int capacity, int channels)
+{
+    public int Capacity { get; } = capacity;
+
+    public float[] Keys { get; } = new float[capacity * channels];
+
+    public float[] Values { get; } = new float[capacity * channels];
+}

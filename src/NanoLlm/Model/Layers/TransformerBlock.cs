@@ -1,0 +1,112 @@
+using NanoLlm.Tensors;
+
+namespace NanoLlm.Model.Layers;
+
+/// <summary>
+/// One pre-norm transformer block (GPT-2, nanoGPT): <c>x₁ = x + Attention(LN₁(x))</c>, <c>y = x₁ + FFN(LN₂(x₁))</c>.
+/// The residual additions let the gradient reach early blocks unchanged, so backward sums into one buffer in place.
+/// </summary>
+public sealed class TransformerBlock
+{
+    private readonly int _channels;
+    private float[] _attentionInput = [];
+    private float[] _branchOutput = [];
+    private float[] _afterAttention = [];
+    private float[] _feedForwardInput = [];
+    private float[] _normGrads = [];
+
+    public TransformerBlock(ParameterSet parameters, string prefix, int heads)
+    {
+        FirstNorm = new LayerNormalization(parameters, $"{prefix}.ln_1");
+        Attention = new CausalSelfAttention(parameters, $"{prefix}.attn", heads);
+        SecondNorm = new LayerNormalization(parameters, $"{prefix}.ln_2");
+        FeedForward = new FeedForward(parameters, $"{prefix}.mlp");
+        _channels = Attention.OutputProjection.Shape[0];
+    }
+
+    public static IEnumerable<ParameterSpec> Specs(string prefix, int channels, int feedForwardSize) =>
+    [
+        .. LayerNormalization.Specs($"{prefix}.ln_1", channels),
+        .. CausalSelfAttention.Specs($"{prefix}.attn", channels),
+        .. LayerNormalization.Specs($"{prefix}.ln_2", channels),
+        .. FeedForward.Specs($"{prefix}.mlp", channels, feedForwardSize),
+    ];
+
+    public LayerNormalization FirstNorm { get; }
+
+    public CausalSelfAttention Attention { get; }
+
+    public LayerNormalization SecondNorm { get; }
+
+    public FeedForward FeedForward { get; }
+
+    public void EnsureCapacity(int batchSize, int length)
+    {
+        var rows = batchSize * length;
+        FirstNorm.EnsureCapacity(rows);
+        Attention.EnsureCapacity(batchSize, length);
+        SecondNorm.EnsureCapacity(rows);
+        FeedForward.EnsureCapacity(rows);
+        if (_attentionInput.Length < rows * _channels)
+        {
+            _attentionInput = new float[rows * _channels];
+            _branchOutput = new float[rows * _channels];
+            _afterAttention = new float[rows * _channels];
+            _feedForwardInput = new float[rows * _channels];
+            _normGrads = new float[rows * _channels];
+        }
+    }
+
+    // x₁ = x + Attention(LN₁(x));  y = x₁ + FFN(LN₂(x₁))
+    public void Forward(Span<float> y, ReadOnlySpan<float> x, int batchSize, int length)
+    {
+        var size = batchSize * length * _channels;
+        var rows = batchSize * length;
+        var branch = _branchOutput.AsSpan(0, size);
+        var afterAttention = _afterAttention.AsSpan(0, size);
+
+        FirstNorm.Forward(_attentionInput, x, rows);
+        Attention.Forward(branch, _attentionInput, batchSize, length);
+        ElementWise.Add(afterAttention, x[..size], branch);
+        SecondNorm.Forward(_feedForwardInput, afterAttention, rows);
+        FeedForward.Forward(branch, _feedForwardInput, rows);
+        ElementWise.Add(y[..size], afterAttention, branch);
+    }
+
+    /// <summary>
+    /// On entry <paramref name="residualGrads"/> holds ∂L/∂y; on return ∂L/∂x. Each branch's gradient is added to
+    /// the residual one, which is the identity's gradient.
+    /// </summary>
+    public void Backward(Span<float> residualGrads, ReadOnlySpan<float> x, int batchSize, int length)
+    {
+        var size = batchSize * length * _channels;
+        var rows = batchSize * length;
+        var normGrads = _normGrads.AsSpan(0, size);
+
+        normGrads.Clear();
+        FeedForward.Backward(normGrads, residualGrads, _feedForwardInput, rows);
+        SecondNorm.Backward(residualGrads, normGrads, _afterAttention, rows);
+        normGrads.Clear();
+        Attention.Backward(normGrads, residualGrads, _attentionInput, batchSize, length);
+        FirstNorm.Backward(residualGrads, normGrads, x, rows);
+    }
+
+    /// <summary>One position at inference; <paramref name="x"/> is updated in place to the block's output.</summary>
+    public void ForwardOne(Span<float> x, KeyValueCache cache, int position, Span<float> scratch)
+    {
+        var c = _channels;
+        var normalized = scratch[..c];
+        var branch = scratch.Slice(c, c);
+        var rest = scratch[(2 * c)..];
+        FirstNorm.ForwardOne(normalized, x);
+        Attention.ForwardOne(branch, normalized, cache, position, rest);
+        ElementWise.Add(x, branch);
+        SecondNorm.ForwardOne(normalized, x);
+        FeedForward.ForwardOne(branch, normalized, rest);
+        ElementWise.Add(x, branch);
+    }
+
+    /// <summary>Scratch floats <see cref="ForwardOne"/> needs for a cache of <paramref name="capacity"/> positions.</summary>
+    public int ScratchSize(int capacity) =>
+        (2 * _channels) + Math.Max(Attention.ScratchSize(capacity), FeedForward.InputProjection.Shape[0]);
+}

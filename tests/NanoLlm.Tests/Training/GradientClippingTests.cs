@@ -1,0 +1,38 @@
+using NanoLlm.Model;
+using NanoLlm.Training;
+
+namespace NanoLlm.Tests.Training;
+
+public sealed class GradientClippingTests
+{
+    private static ParameterSet WithGradients(params float[] grads)
+    {
+        var parameters = new ParameterSet([new("a", [2], true), new("b", [grads.Length - 2], false)]);
+        grads.CopyTo(parameters.Grads, 0);
+        return parameters;
+    }
+
+    [Fact]
+    public void The_clipped_global_norm_equals_grad_clip_and_the_direction_is_kept()
+    {
+        var parameters = WithGradients(3, 4, 12, 0);
+
+        var norm = GradientClipping.Clip(parameters, 1.0);
+
+        Assert.Equal(13, norm, 1e-9);
+        Assert.Equal(1.0, GradientClipping.GlobalNorm(parameters), 1e-6);
+        float[] expected = [3f / 13, 4f / 13, 12f / 13, 0f];
+        Assert.All(Enumerable.Range(0, 4), i => Assert.Equal(expected[i], parameters.Grads[i], 1e-6f));
+    }
+
+    [Fact]
+    public void Gradients_below_the_limit_are_left_alone()
+    {
+        var parameters = WithGradients(0.3f, 0.4f, 0, 0);
+
+        var norm = GradientClipping.Clip(parameters, 1.0);
+
+        Assert.Equal(0.5, norm, 1e-6);
+        Assert.Equal([0.3f, 0.4f, 0f, 0f], parameters.Grads);
+    }
+}
