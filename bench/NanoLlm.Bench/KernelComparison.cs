@@ -16,6 +16,7 @@ public static class KernelComparison
     private const int Samples = 7;
     private const double SampleSeconds = 0.01;
     private const double WarmUpSeconds = 0.2;
+    private const int SettleMilliseconds = 5;
     private static readonly int[] MatMulSizes = [128, 384, 512, 65];
     private static readonly int[] RowLengths = [65, 256, 1024, 4096];
     private const int Rows = 768;
@@ -166,6 +167,8 @@ public static class KernelComparison
         {
             for (var a = 0; a < actions.Length; a++)
             {
+                // Lets the other side's helper threads (ours, or OpenMP's) finish spinning and park first.
+                Thread.Sleep(SettleMilliseconds);
                 stopwatch.Restart();
                 for (var c = 0; c < calls[a]; c++)
                 {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace NanoLlm.Tensors;
@@ -10,6 +11,7 @@ namespace NanoLlm.Tensors;
 internal static unsafe partial class Gemm
 {
     // C[12x32] = α·Σ_p a[p,0:12]ᵀ·b[p,0:32] + S: 24 accumulators of 16 floats in registers (AVX-512 has 32)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel512(int kc, float* a, float* b, float alpha, float* source, nint sourceStride, float* destination, nint destinationStride)
     {
         var left0 = Vector512<float>.Zero; var right0 = Vector512<float>.Zero;
@@ -95,6 +97,7 @@ internal static unsafe partial class Gemm
     }
 
     // C[6x16] = α·Σ_p a[p,0:6]ᵀ·b[p,0:16] + S: 12 accumulators of 8 floats (AVX2 has 16 registers)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel256(int kc, float* a, float* b, float alpha, float* source, nint sourceStride, float* destination, nint destinationStride)
     {
         var left0 = Vector256<float>.Zero; var right0 = Vector256<float>.Zero;
@@ -144,6 +147,7 @@ internal static unsafe partial class Gemm
     }
 
     // C[6x8] = α·Σ_p a[p,0:6]ᵀ·b[p,0:8] + S: 12 accumulators of 4 floats
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel128(int kc, float* a, float* b, float alpha, float* source, nint sourceStride, float* destination, nint destinationStride)
     {
         var left0 = Vector128<float>.Zero; var right0 = Vector128<float>.Zero;
@@ -193,6 +197,7 @@ internal static unsafe partial class Gemm
     }
 
     // C[4x4] = α·Σ_p a[p,:]ᵀ·b[p,:] + S, in plain floats
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void KernelScalar(int kc, float* a, float* b, float alpha, float* source, nint sourceStride, float* destination, nint destinationStride)
     {
         var c00 = 0f; var c01 = 0f; var c02 = 0f; var c03 = 0f;
@@ -228,6 +233,7 @@ internal static unsafe partial class Gemm
     }
 
     // C[12x16] = α·Σ_p a[p,0:12]ᵀ·b[p,0:16] + S, reading the first half of 32-wide B panels: the last column panel when 16 or fewer columns remain
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel512Narrow(int kc, float* a, float* b, float alpha, float* source, nint sourceStride, float* destination, nint destinationStride)
     {
         var c0 = Vector512<float>.Zero;
@@ -277,6 +283,7 @@ internal static unsafe partial class Gemm
 
     // C[0:rows, 0:columns] = α·Σ_p a[p,0:12]ᵀ·b[p,0:columns] + S for the last 1 to 4 columns: turned around, the 12 rows of
     // an A panel fill one vector, so a column costs one fused multiply-add per p instead of a mostly padded 32-wide tile
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Columns512(
         int kc, float* a, float* b, int rows, int columns, float alpha, float* source, nint sourceStride, float* destination, nint destinationStride, float* tile)
     {
