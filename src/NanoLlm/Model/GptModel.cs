@@ -7,7 +7,7 @@ namespace NanoLlm.Model;
 /// <summary>
 /// A GPT (Radford et al. 2018/2019, as nanoGPT builds it): token embeddings plus positional encodings, <c>layers</c>
 /// pre-norm transformer blocks of causal multi-head self-attention and a GELU feed-forward network, a final
-/// LayerNorm, and a linear head to V logits (by default the token embedding itself, "tied").
+/// LayerNorm, and a linear head to V logits (or, with <c>tie_embeddings</c>, the token embedding itself).
 /// </summary>
 public sealed class GptModel : ILanguageModel
 {
@@ -45,7 +45,7 @@ public sealed class GptModel : ILanguageModel
         var heads = hyperparameters.GetInt("heads", 4, 1, 1024);
         var feedForwardRatio = hyperparameters.GetInt("ffn_ratio", 4, 1, 64);
         var positional = hyperparameters.GetChoice("positional", Sinusoidal, Sinusoidal, Learned);
-        var tied = hyperparameters.GetBool("tie_embeddings", true);
+        var tied = hyperparameters.GetBool("tie_embeddings", false);
         if (_channels % heads != 0)
         {
             throw new ConfigException(

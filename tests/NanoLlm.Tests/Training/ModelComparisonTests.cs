@@ -46,7 +46,7 @@ public sealed class ModelComparisonTests : IDisposable
         var (_, mlpSummary) = Cortex.Train(mlp, null, CancellationToken.None);
         var (_, gptSummary) = Cortex.Train(gpt, null, CancellationToken.None);
 
-        // Measured: MLP 2.84 bits per byte, GPT 2.58 (corpus.txt, seeds as shipped).
+        // Measured: MLP 2.84 bits per byte, GPT 2.56 (corpus.txt, seeds as shipped).
         var mlpBpb = mlpSummary.Validation!.Value.BitsPerByte;
         var gptBpb = gptSummary.Validation!.Value.BitsPerByte;
         Assert.True(gptBpb < mlpBpb - 0.1, $"GPT validation {gptBpb:F3} bits per byte should be at least 0.1 below the MLP's {mlpBpb:F3}");
@@ -55,16 +55,16 @@ public sealed class ModelComparisonTests : IDisposable
     [Fact]
     public void Adamw_beats_sgd_on_the_gpt_for_the_same_steps()
     {
-        // SGD at its best rate of 0.3, 1 and 3 (3 diverges) against the shipped AdamW run.
+        // SGD at the best of the rates 0.3, 1 and 3 (measured 3.04, 2.97, 2.95 bits per byte) against the shipped AdamW run.
         var adamw = Shipped("configs/gpt.toml", "training.eval_interval=0");
-        var sgd = Shipped("configs/gpt.toml", "training.eval_interval=0", "training.optimizer=sgd", "training.learning_rate=0.3");
+        var sgd = Shipped("configs/gpt.toml", "training.eval_interval=0", "training.optimizer=sgd", "training.learning_rate=3");
 
         var (_, adamwSummary) = Cortex.Train(adamw, null, CancellationToken.None);
         var (_, sgdSummary) = Cortex.Train(sgd, null, CancellationToken.None);
 
-        // Measured: SGD 3.96 bits per byte (barely below byte frequencies), AdamW 2.58.
+        // Measured: SGD 2.95 bits per byte, AdamW 2.56.
         var adamwBpb = adamwSummary.Validation!.Value.BitsPerByte;
         var sgdBpb = sgdSummary.Validation!.Value.BitsPerByte;
-        Assert.True(adamwBpb < sgdBpb - 0.5, $"AdamW validation {adamwBpb:F3} bits per byte should be at least 0.5 below SGD's {sgdBpb:F3}");
+        Assert.True(adamwBpb < sgdBpb - 0.2, $"AdamW validation {adamwBpb:F3} bits per byte should be at least 0.2 below SGD's {sgdBpb:F3}");
     }
 }

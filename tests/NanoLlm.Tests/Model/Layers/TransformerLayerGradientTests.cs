@@ -6,7 +6,8 @@ namespace NanoLlm.Tests.Model.Layers;
 /// <summary>
 /// Finite-difference checks of the transformer's layers, as in <see cref="LayerGradientTests"/>: L = Σ y ⊙ R for a
 /// fixed random R, so backward fed R must give ∂L/∂x and ∂L/∂θ. Sums in double, central differences with ε = 1e-3;
-/// the relative tolerance of 1e-2 covers float rounding of y, which ε amplifies by 1/2ε.
+/// the relative tolerance of 1e-2 covers float rounding of y, which ε amplifies by 1/2ε. Outputs of thousands of
+/// floats round more in sum, so large shapes use ε = 1e-2 (attention is smooth: the O(ε²) error stays far smaller).
 /// </summary>
 public sealed class TransformerLayerGradientTests
 {
@@ -25,6 +26,7 @@ public sealed class TransformerLayerGradientTests
     /// <summary>Checks backward against central differences on every parameter and input (or a spread sample of them).</summary>
     private static void Check(ParameterSet parameters, float[] x, int outputLength, Action<float[]> forward, Action<float[], float[]> backward, Random random)
     {
+        var epsilon = outputLength > 1000 ? 10 * Epsilon : Epsilon;
         var projection = RandomArray(outputLength, random);
         var y = new float[outputLength];
         double Loss()
@@ -47,12 +49,12 @@ public sealed class TransformerLayerGradientTests
         void CheckOne(float[] values, int i, float analytic, string what)
         {
             var original = values[i];
-            values[i] = (float)(original + Epsilon);
+            values[i] = (float)(original + epsilon);
             var plus = Loss();
-            values[i] = (float)(original - Epsilon);
+            values[i] = (float)(original - epsilon);
             var minus = Loss();
             values[i] = original;
-            var numeric = (plus - minus) / (2 * Epsilon);
+            var numeric = (plus - minus) / (2 * epsilon);
             Assert.True(Math.Abs(numeric - analytic) <= 1e-2 * Math.Max(1, Math.Abs(numeric)), $"{what}: analytic {analytic}, numeric {numeric}");
         }
         for (var i = 0; i < parameters.Count; i += Math.Max(1, parameters.Count / 150))
