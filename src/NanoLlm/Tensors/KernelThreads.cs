@@ -24,7 +24,8 @@ internal static unsafe class KernelThreads
     // body(context, part) for every part in [0, parts)
     public static void Run(int parts, delegate*<void*, int, void> body, void* context)
     {
-        if (parts > 1 && Gate.TryEnter())
+        // The gate is re-entrant: a kernel called from inside a part (on the caller's thread) runs its parts in turn.
+        if (parts > 1 && !Gate.IsHeldByCurrentThread && Gate.TryEnter())
         {
             try
             {
