@@ -23,7 +23,8 @@ public static class KernelComparison
 
     public static void Run(string group)
     {
-        Console.WriteLine($"CPU: {CpuModel()}, {Environment.ProcessorCount} cores; kernels use {KernelSettings.HardwareVectorWidth}-bit vectors; {RuntimeInformation.FrameworkDescription}");
+        Console.WriteLine($"CPU: {CpuModel()}, {Environment.ProcessorCount} cores; kernels use {KernelSettings.VectorWidth}-bit vectors; {RuntimeInformation.FrameworkDescription}");
+        Console.WriteLine($"Load average before: {LoadAverage()}");
         if (group is "" or "rows")
         {
             RowKernels();
@@ -32,6 +33,13 @@ public static class KernelComparison
         {
             MatMuls();
         }
+    }
+
+    // The machine's 1-, 5- and 15-minute load averages: other work on the cores shows in every figure.
+    private static string LoadAverage()
+    {
+        const string path = "/proc/loadavg";
+        return File.Exists(path) ? string.Join(' ', File.ReadAllText(path).Split(' ').Take(3)) : "unknown";
     }
 
     private static void MatMuls()
@@ -95,6 +103,7 @@ public static class KernelComparison
             }
         }
         Console.WriteLine();
+        Console.WriteLine($"Load average after: {LoadAverage()}");
         Console.WriteLine(summary.Count > 0
             ? $"MatMul/OpenBLAS GFLOP/s ratio: {string.Join("; ", summary)}"
             : $"MatMul/OpenBLAS GFLOP/s ratio: n/a ({OpenBlas.LibraryName} not installed)");
