@@ -32,8 +32,8 @@ internal unsafe struct GemmOperands
 /// of C in registers. Threads share a product by taking chunks of output rows (or columns) from a counter. Edge
 /// tiles are padded with zeros in the packed panels and pass through a small scratch tile; with AVX-512 a last
 /// column panel of at most 16 columns runs a half-width kernel, and one of at most 4 a kernel turned around (rows in
-/// the vector). Every element of C is the same chain of fused multiply-adds over p, rounded the same way, whichever
-/// kernel computes it and wherever the tile boundaries fall. The hot methods skip tiered compilation
+/// the vector). At a given vector width every element of C is the same chain of fused multiply-adds over p, rounded
+/// the same way, whichever kernel and thread compute it and wherever the tile boundaries fall. The hot methods skip tiered compilation
 /// (AggressiveOptimization), so the first training steps do not run unoptimized loops.
 /// </summary>
 internal static unsafe partial class Gemm
@@ -53,7 +53,7 @@ internal static unsafe partial class Gemm
     [ThreadStatic]
     private static float[]? _scratch;
 
-    /// <summary>The tile the micro-kernel of a vector width computes, and the row and column blocks around it.</summary>
+    /// <summary>The tile the micro-kernel of a vector width computes, and the widest block of columns packed at once.</summary>
     public static (int Rows, int Columns, int BlockColumns) TileFor(int width) => width switch
     {
         512 => (12, 32, 2048),
