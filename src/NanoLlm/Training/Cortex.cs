@@ -1,8 +1,6 @@
 using System.Globalization;
-using System.Text;
 using NanoLlm.Config;
 using NanoLlm.Model;
-using NanoLlm.Sampling;
 using NanoLlm.Storage;
 using NanoLlm.Tokenization;
 
@@ -56,37 +54,15 @@ public sealed class Cortex
         return (cortex, summary);
     }
 
-    /// <summary>Generates up to <c>max_new_tokens</c> after <paramref name="prompt"/>, yielding text as soon as it is whole UTF-8.</summary>
-    public IEnumerable<string> Generate(string prompt, SamplingSettings settings, CancellationToken cancellation = default)
-    {
-        var inference = Model.StartInference();
-        var sampler = new Sampler(settings, Tokenizer.VocabSize);
-        // An empty prompt starts from a newline, the most neutral context a text corpus offers.
-        var promptTokens = Tokenizer.Encode(prompt.Length == 0 ? "\n" : prompt);
-        var logits = new float[Tokenizer.VocabSize];
-        foreach (var token in promptTokens)
-        {
-            inference.Feed(token).CopyTo(logits);
-        }
+    /// <summary>
+    /// One completion of <paramref name="prompt"/> in a conversation of its own, yielding text as soon as it is whole
+    /// UTF-8: the same settings and prompt give the same text every time.
+    /// </summary>
+    public IEnumerable<string> Generate(string prompt, SamplingSettings settings, CancellationToken cancellation = default) =>
+        StartConversation(settings).Reply(prompt, cancellation);
 
-        var decoder = Encoding.UTF8.GetDecoder();
-        var characters = new char[Encoding.UTF8.GetMaxCharCount(64)];
-        for (var i = 0; i < settings.MaxNewTokens && !cancellation.IsCancellationRequested; i++)
-        {
-            var next = sampler.Next(logits);
-            var piece = Decode(decoder, Tokenizer.TokenBytes(next), ref characters, flush: false);
-            if (piece.Length > 0)
-            {
-                yield return piece;
-            }
-            inference.Feed(next).CopyTo(logits);
-        }
-        var tail = Decode(decoder, [], ref characters, flush: true);
-        if (tail.Length > 0)
-        {
-            yield return tail;
-        }
-    }
+    /// <summary>Opens turns of text with this model that keep its context and one random stream (the chat's model side).</summary>
+    public Conversation StartConversation(SamplingSettings settings) => new(Model, Tokenizer, settings);
 
     public void Save(string path)
     {
@@ -178,16 +154,5 @@ public sealed class Cortex
             lengths[token] = tokenizer.TokenBytes(token).Length;
         }
         return lengths;
-    }
-
-    private static string Decode(Decoder decoder, ReadOnlySpan<byte> bytes, ref char[] characters, bool flush)
-    {
-        var needed = decoder.GetCharCount(bytes, flush);
-        if (needed > characters.Length)
-        {
-            characters = new char[needed];
-        }
-        var count = decoder.GetChars(bytes, characters, flush);
-        return new string(characters, 0, count);
     }
 }
