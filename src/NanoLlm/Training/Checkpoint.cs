@@ -41,9 +41,10 @@ public static class Checkpoint
         }
         var file = SafeTensors.Read(path);
         var cortex = Cortex.FromFile(file, path);
+        var spec = cortex.Model.Spec;
         var expected = ModelRegistry.Create(config.Model.Name, cortex.Tokenizer.VocabSize, config.Model.Hyperparameters).Spec;
-        if (config.Model.VocabSize != cortex.Tokenizer.VocabSize || expected.Name != cortex.Model.Spec.Name
-            || expected.Hyperparameters.ToJson() != cortex.Model.Spec.Hyperparameters.ToJson())
+        if (config.Model.VocabSize != cortex.Tokenizer.VocabSize || expected.Name != spec.Name
+            || Resolved(expected) != Resolved(spec))
         {
             throw new ConfigException(
                 $"{config.Path}: [model] differs from the checkpoint {path} ({cortex.Model.Spec.Name}, vocab {cortex.Tokenizer.VocabSize}, {cortex.Model.Spec.Hyperparameters.ToJson()}): resume with the run file that wrote it");
@@ -66,6 +67,11 @@ public static class Checkpoint
             double.Parse(file.Metadata.GetValueOrDefault("best_val_loss", "Infinity"), CultureInfo.InvariantCulture),
             state);
     }
+
+    // The model's keys with defaults filled in, as the model itself reads them (the run file's section also holds
+    // name and vocab_size; a loaded file's does not).
+    private static string Resolved(ModelSpec spec) =>
+        ModelRegistry.Create(spec.Name, spec.VocabSize, SettingsSection.FromJson("model", "checkpoint", spec.Hyperparameters.ToJson())).Spec.Hyperparameters.ToJson();
 
     private static int Integer(SafeTensorsFile file, string key, string path) =>
         int.TryParse(file.Metadata.GetValueOrDefault(key), NumberStyles.None, CultureInfo.InvariantCulture, out var value)
