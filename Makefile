@@ -3,6 +3,7 @@ DOTNET        ?= dotnet
 CONFIGURATION ?= Release
 CONFIG        ?= configs/bigram.toml
 PROMPT        ?=
+RESUME        ?=
 BENCH         ?=
 # Tiny Shakespeare lives at DATA (make data puts it there). DATA_SOURCE, when given, is a local copy to take it
 # from instead of the network; the tests and benchmarks read it from DATA_SOURCE, or from DATA when unset.
@@ -32,7 +33,7 @@ format:
 
 train:
 	@$(BUILD) src/NanoLlm.Train >/dev/null || $(BUILD) src/NanoLlm.Train
-	$(DOTNET) $(BIN_TRAIN) $(CONFIG) $(ARGS)
+	$(DOTNET) $(BIN_TRAIN) $(CONFIG) $(if $(RESUME),--resume) $(ARGS)
 
 # With PROMPT set: one completion to stdout. Without: the terminal chat (Esc quits).
 chat:
