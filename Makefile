@@ -48,7 +48,8 @@ bench:
 	NANOLLM_TINYSHAKESPEARE=$(abspath $(DATA_SOURCE)) $(DOTNET) run -c Release --project bench/NanoLlm.Bench -- $(if $(BENCH),$(BENCH),--filter '*')
 
 # NanoLlm's GPT against its PyTorch twin (tools/reference): the same weights and batch, loss and logits within 1e-4,
-# gradients within 1e-3, for each positional/tied variant. PARITY_THREADS sets torch's (OpenMP's) thread count.
+# gradients within 1e-3, for each positional/tied variant; then NanoLlm must read the weights files the twin wrote
+# as the same models. PARITY_THREADS sets torch's (OpenMP's) thread count.
 PARITY_DIR     ?= bin/parity
 PARITY_THREADS ?= 1
 parity:
@@ -57,3 +58,4 @@ parity:
 	rm -rf $(PARITY_DIR)
 	$(DOTNET) $(BIN_BENCH) --parity $(PARITY_DIR)
 	OMP_NUM_THREADS=$(PARITY_THREADS) $(PYTHON) tools/reference/parity.py $(PARITY_DIR)
+	$(DOTNET) $(BIN_BENCH) --parity-check $(PARITY_DIR)

@@ -10,13 +10,15 @@ namespace NanoLlm.Bench;
 /// <summary>
 /// NanoLlm's half of <c>make parity</c> (tools/reference/parity.py is the PyTorch half, llm.c's test_gpt2 habit): for
 /// each GPT variant, one folder with the weights file, a fixed batch, and NanoLlm's loss, logits and gradients on that
-/// batch, for the PyTorch twin to recompute and compare. Trains nothing.
+/// batch, for the PyTorch twin to recompute and compare; then a check that NanoLlm reads the weights file the twin
+/// wrote back as the same model. Trains nothing.
 /// </summary>
 public static class ParityDump
 {
     private const string WeightsFile = "weights.safetensors";
     private const string BatchFile = "batch.json";
     private const string OutputsFile = "nanollm.safetensors";
+    private const string ReferenceWeightsFile = "reference.safetensors";
 
     private const int VocabSize = 256;
     private const int ContextLength = 16;
@@ -44,6 +46,36 @@ public static class ParityDump
             var loss = Dump(folder, positional, tied, seed: i + 1);
             Console.WriteLine($"nanollm {name,-18} loss {loss:F6}  → {folder}");
         }
+    }
+
+    /// <summary>
+    /// Loads each variant's <c>reference.safetensors</c> (the twin's save of the same weights) with
+    /// <see cref="Cortex.Load"/> and compares it with NanoLlm's own file; returns how many variants differ.
+    /// </summary>
+    public static int CheckReferenceWeights(string directory)
+    {
+        var failures = 0;
+        foreach (var folder in Directory.GetDirectories(directory).Order(StringComparer.Ordinal))
+        {
+            string verdict;
+            try
+            {
+                var own = Cortex.Load(Path.Combine(folder, WeightsFile));
+                var reference = Cortex.Load(Path.Combine(folder, ReferenceWeightsFile));
+                var same = own.Model.Spec.Hyperparameters.ToJson() == reference.Model.Spec.Hyperparameters.ToJson()
+                    && own.Tokenizer.VocabSize == reference.Tokenizer.VocabSize
+                    && own.Model.Parameters.Values.AsSpan().SequenceEqual(reference.Model.Parameters.Values);
+                verdict = same ? "the same model" : "a DIFFERENT model";
+                failures += same ? 0 : 1;
+            }
+            catch (WeightsFileException e)
+            {
+                verdict = $"an unreadable file: {e.Message}";
+                failures++;
+            }
+            Console.WriteLine($"nanollm reads the twin's {Path.GetFileName(folder)} weights as {verdict}");
+        }
+        return failures;
     }
 
     private static float Dump(string folder, string positional, bool tied, int seed)

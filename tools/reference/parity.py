@@ -5,8 +5,9 @@
 DIR holds one folder per GPT variant, as `NanoLlm.Bench --parity DIR` writes them: weights.safetensors (the model,
 a NanoLlm weights file), batch.json (inputs and targets [B, T]) and nanollm.safetensors (NanoLlm's loss, logits
 [B, T, V] and grad.<parameter>). The twin loads the same weights, runs forward and backward on the same batch, and
-the largest absolute differences must stay within the tolerances below; it also saves the weights with model.py's
-writer and reads them back, so both directions of the file format are exercised. Exits 1 if any check fails.
+the largest absolute differences must stay within the tolerances below. It also saves the weights with model.py's
+writer as reference.safetensors and reads them back (`make parity` then has NanoLlm read that file too), so both
+directions of the file format are exercised. Exits 1 if any check fails.
 
 With --dtype float64 the twin computes in double precision, so the differences are NanoLlm's float32 error alone;
 the default float32 compares like with like.
