@@ -58,7 +58,7 @@ class GPTConfig:
 
 
 class CausalSelfAttention(nn.Module):
-    """Multi-head causal self-attention: c_attn makes [q|k|v] (column blocks of C), c_proj mixes the heads."""
+    """Multi-head causal self-attention: c_attn makes [q|k|v] (output columns 0..C, C..2C, 2C..3C), c_proj mixes the heads."""
 
     def __init__(self, config):
         super().__init__()
