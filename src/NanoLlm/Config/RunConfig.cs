@@ -62,6 +62,9 @@ public sealed record TrainingSettings(
     /// <summary>Clip the global gradient norm to this; 0 is off.</summary>
     public double GradClip { get; init; }
 
+    /// <summary>Write a checkpoint every this many steps (0: only at the end and when interrupted).</summary>
+    public int CheckpointInterval { get; init; }
+
     /// <summary>Micro-batches whose gradients are averaged into one step.</summary>
     public int GradAccumulationSteps { get; init; } = 1;
 }

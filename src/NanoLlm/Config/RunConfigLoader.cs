@@ -76,6 +76,7 @@ public static class RunConfigLoader
             MinLearningRate = training.GetDouble("min_learning_rate", learningRate / 10, 0, learningRate),
             DecaySteps = training.GetInt("decay_steps", 0, 0, int.MaxValue),
             GradClip = training.GetDouble("grad_clip", 0, 0, 1e6),
+            CheckpointInterval = training.GetInt("checkpoint_interval", 0, 0, int.MaxValue),
             GradAccumulationSteps = training.GetInt("grad_accumulation_steps", 1, 1, 1_000_000),
         };
     }
