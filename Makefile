@@ -1,4 +1,6 @@
-# NanoLlm: build, test, lint, train, chat, bench. Run from the repository root.
+# NanoLlm: build, test, lint, train, chat, bench, data, shakespeare, parity. Run from the repository root.
+# The system Python, where Debian's python3-torch lives (another python3 may come first on PATH).
+PYTHON        ?= /usr/bin/python3
 DOTNET        ?= dotnet
 CONFIGURATION ?= Release
 CONFIG        ?= configs/bigram.toml
@@ -13,9 +15,10 @@ TINYSHAKESPEARE = $(abspath $(or $(DATA_SOURCE),$(DATA)))
 
 BIN_TRAIN = src/NanoLlm.Train/bin/$(CONFIGURATION)/net10.0/NanoLlm.Train.dll
 BIN_CHAT  = src/NanoLlm.Chat/bin/$(CONFIGURATION)/net10.0/NanoLlm.Chat.dll
+BIN_BENCH = bench/NanoLlm.Bench/bin/$(CONFIGURATION)/net10.0/NanoLlm.Bench.dll
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test lint format train chat bench data shakespeare
+.PHONY: build test lint format train chat bench data shakespeare parity
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -56,3 +59,16 @@ data:
 shakespeare: data
 	@$(MAKE) --no-print-directory train CONFIG=configs/shakespeare.toml
 	@$(MAKE) --no-print-directory chat CONFIG=configs/shakespeare.toml PROMPT="ROMEO:"
+
+# NanoLlm's GPT against its PyTorch twin (tools/reference): the same weights and batch, loss and logits within 1e-4,
+# gradients within 1e-3, for each positional/tied variant; then NanoLlm must read the weights files the twin wrote
+# as the same models. PARITY_THREADS sets torch's (OpenMP's) thread count.
+PARITY_DIR     ?= bin/parity
+PARITY_THREADS ?= 1
+parity:
+	@$(PYTHON) -c 'import torch' 2>/dev/null || { echo "make parity needs PyTorch for $(PYTHON): apt-get install python3-torch libopenblas0-openmp" >&2; exit 2; }
+	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
+	rm -rf $(PARITY_DIR)
+	$(DOTNET) $(BIN_BENCH) --parity $(PARITY_DIR)
+	OMP_NUM_THREADS=$(PARITY_THREADS) $(PYTHON) tools/reference/parity.py $(PARITY_DIR)
+	$(DOTNET) $(BIN_BENCH) --parity-check $(PARITY_DIR)
