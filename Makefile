@@ -18,7 +18,7 @@ BIN_CHAT  = src/NanoLlm.Chat/bin/$(CONFIGURATION)/net10.0/NanoLlm.Chat.dll
 BIN_BENCH = bench/NanoLlm.Bench/bin/$(CONFIGURATION)/net10.0/NanoLlm.Bench.dll
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test lint format train chat bench data shakespeare parity
+.PHONY: build test lint format train chat bench bench-kernels bench-openblas data shakespeare parity
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -47,9 +47,27 @@ else
 	$(DOTNET) $(BIN_CHAT) $(CONFIG) --prompt "$(PROMPT)" $(ARGS)
 endif
 
-# BENCH picks benchmarks, e.g. BENCH='--filter *Bpe*'.
+# BENCH picks one group: BenchmarkDotNet arguments (BENCH='--filter *Bpe*') or the kernel table (BENCH='--kernels matmul',
+# '--kernels rows'). Without it: every BenchmarkDotNet benchmark, then the kernel table, which ends with the
+# MatMul/OpenBLAS summary line. OpenMP OpenBLAS reads its thread ceiling from OMP_NUM_THREADS; the table sets 1 and 2.
+BENCH_RUN = NANOLLM_TINYSHAKESPEARE=$(TINYSHAKESPEARE) OMP_NUM_THREADS=$(OMP_NUM_THREADS) $(DOTNET) run -c Release --project bench/NanoLlm.Bench --
+OMP_NUM_THREADS ?= 2
+
 bench:
-	NANOLLM_TINYSHAKESPEARE=$(TINYSHAKESPEARE) $(DOTNET) run -c Release --project bench/NanoLlm.Bench -- $(if $(BENCH),$(BENCH),--filter '*')
+ifeq ($(strip $(BENCH)),)
+	$(BENCH_RUN) --filter '*'
+	$(BENCH_RUN) --kernels
+else
+	$(BENCH_RUN) $(BENCH)
+endif
+
+# The kernels side by side with OpenBLAS's sgemm and their naive scalar twins (a minute or two).
+bench-kernels:
+	$(BENCH_RUN) --kernels
+
+# The MatMul reference for bench-kernels (Debian's OpenMP build of OpenBLAS); the library never uses it.
+bench-openblas:
+	apt-get update && apt-get install -y libopenblas0-openmp
 
 # Tiny Shakespeare at $(DATA), checked against its SHA-256: copied from DATA_SOURCE or downloaded.
 data:

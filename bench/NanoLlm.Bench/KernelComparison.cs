@@ -15,13 +15,16 @@ public static class KernelComparison
 {
     private const int Samples = 7;
     private const double SampleSeconds = 0.01;
+    private const double WarmUpSeconds = 0.2;
+    private const int SettleMilliseconds = 5;
     private static readonly int[] MatMulSizes = [128, 384, 512, 65];
     private static readonly int[] RowLengths = [65, 256, 1024, 4096];
     private const int Rows = 768;
 
     public static void Run(string group)
     {
-        Console.WriteLine($"CPU: {CpuModel()}, {Environment.ProcessorCount} cores; kernels use {KernelSettings.HardwareVectorWidth}-bit vectors; {RuntimeInformation.FrameworkDescription}");
+        Console.WriteLine($"CPU: {CpuModel()}, {Environment.ProcessorCount} cores; kernels use {KernelSettings.VectorWidth}-bit vectors; {RuntimeInformation.FrameworkDescription}");
+        Console.WriteLine($"Load average before: {LoadAverage()}");
         if (group is "" or "rows")
         {
             RowKernels();
@@ -30,6 +33,13 @@ public static class KernelComparison
         {
             MatMuls();
         }
+    }
+
+    // The machine's 1-, 5- and 15-minute load averages: other work on the cores shows in every figure.
+    private static string LoadAverage()
+    {
+        const string path = "/proc/loadavg";
+        return File.Exists(path) ? string.Join(' ', File.ReadAllText(path).Split(' ').Take(3)) : "unknown";
     }
 
     private static void MatMuls()
@@ -73,11 +83,12 @@ public static class KernelComparison
                 ];
                 foreach (var (form, ours, theirs) in forms)
                 {
-                    var oursSeconds = Measure(ours);
+                    var seconds = theirs is null ? Measure(ours) : Measure(ours, theirs);
+                    var oursSeconds = seconds[0];
                     var line = $"{form,-15} {$"{m}×{k}×{n}",-14} {oursSeconds * 1e9,12:F0} {flops / oursSeconds / 1e9,8:F1}";
                     if (theirs is not null)
                     {
-                        var theirsSeconds = Measure(theirs);
+                        var theirsSeconds = seconds[1];
                         var ratio = theirsSeconds / oursSeconds;
                         ratios.Add(ratio);
                         line += $" {flops / theirsSeconds / 1e9,9:F1} {ratio,6:F2}";
@@ -92,6 +103,7 @@ public static class KernelComparison
             }
         }
         Console.WriteLine();
+        Console.WriteLine($"Load average after: {LoadAverage()}");
         Console.WriteLine(summary.Count > 0
             ? $"MatMul/OpenBLAS GFLOP/s ratio: {string.Join("; ", summary)}"
             : $"MatMul/OpenBLAS GFLOP/s ratio: n/a ({OpenBlas.LibraryName} not installed)");
@@ -117,7 +129,7 @@ public static class KernelComparison
             {
                 targets[r] = (r * 7) % cols;
             }
-            var copy = Measure(() => x.AsSpan().CopyTo(y));
+            Action copy = () => x.AsSpan().CopyTo(y);
             (string Kernel, Action Ours, Action Naive)[] kernels =
             [
                 ("Softmax", () => Softmax.Forward(y, x, Rows, cols), () => NaiveKernels.Softmax(y, x, Rows, cols)),
@@ -127,36 +139,58 @@ public static class KernelComparison
             ];
             foreach (var (kernel, ours, naive) in kernels)
             {
-                var oursSeconds = Measure(ours);
-                var naiveSeconds = Measure(naive);
+                var seconds = Measure(ours, naive, copy);
+                var (oursSeconds, naiveSeconds, copySeconds) = (seconds[0], seconds[1], seconds[2]);
                 Console.WriteLine(
                     $"{kernel,-14} {$"{Rows}×{cols}",-10} {oursSeconds * 1e9,10:F0} {2.0 * length * sizeof(float) / oursSeconds / 1e9,6:F1} " +
-                    $"{naiveSeconds * 1e9,10:F0} {naiveSeconds / oursSeconds,7:F1} {copy * 1e9,9:F0} {oursSeconds / copy,6:F2}");
+                    $"{naiveSeconds * 1e9,10:F0} {naiveSeconds / oursSeconds,7:F1} {copySeconds * 1e9,9:F0} {oursSeconds / copySeconds,6:F2}");
             }
         }
         KernelSettings.MaxThreads = Environment.ProcessorCount;
     }
 
-    // Median seconds per call over several samples of enough calls to last SampleSeconds, after a warm-up.
-    private static double Measure(Action action)
+    // Median seconds per call of each action, their samples interleaved so that a busy moment of the machine falls on
+    // all of them alike; each sample is enough calls to last SampleSeconds, after a warm-up long enough for the JIT's
+    // optimized code to take over.
+    private static double[] Measure(params Action[] actions)
     {
-        action();
-        var stopwatch = Stopwatch.StartNew();
-        action();
-        var once = Math.Max(stopwatch.Elapsed.TotalSeconds, 1e-7);
-        var calls = Math.Max(1, (int)(SampleSeconds / once));
-        var samples = new List<double>(Samples);
+        var calls = new int[actions.Length];
+        var stopwatch = new Stopwatch();
+        for (var a = 0; a < actions.Length; a++)
+        {
+            var count = 0;
+            stopwatch.Restart();
+            while (stopwatch.Elapsed.TotalSeconds < WarmUpSeconds || count < 3)
+            {
+                actions[a]();
+                count++;
+            }
+            calls[a] = Math.Max(1, (int)(SampleSeconds * count / stopwatch.Elapsed.TotalSeconds));
+        }
+        var samples = new List<double>[actions.Length];
+        for (var a = 0; a < actions.Length; a++)
+        {
+            samples[a] = new List<double>(Samples);
+        }
         for (var s = 0; s < Samples; s++)
         {
-            stopwatch.Restart();
-            for (var c = 0; c < calls; c++)
+            for (var a = 0; a < actions.Length; a++)
             {
-                action();
+                // Lets the other side's helper threads (ours, or OpenMP's) finish spinning and park first.
+                Thread.Sleep(SettleMilliseconds);
+                stopwatch.Restart();
+                for (var c = 0; c < calls[a]; c++)
+                {
+                    actions[a]();
+                }
+                samples[a].Add(stopwatch.Elapsed.TotalSeconds / calls[a]);
             }
-            samples.Add(stopwatch.Elapsed.TotalSeconds / calls);
         }
-        samples.Sort();
-        return Median(samples);
+        return [.. samples.Select(list =>
+        {
+            list.Sort();
+            return Median(list);
+        })];
     }
 
     private static double Median(List<double> sorted) =>

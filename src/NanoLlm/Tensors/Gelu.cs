@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace NanoLlm.Tensors;
@@ -70,14 +71,18 @@ public static unsafe class Gelu
     // x → x / (1 + e^(−2u))
     private readonly struct ForwardOperator : IUnaryOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public float Invoke(float x) => x / (1f + VectorMath.Exp(-TwoSqrtTwoOverPi * x * MathF.FusedMultiplyAdd(Cubic * x, x, 1f)));
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector128<float> Invoke(Vector128<float> x) =>
             x / (Vector128<float>.One + VectorMath.Exp(Vector128.Create(-TwoSqrtTwoOverPi) * x * Vector128.FusedMultiplyAdd(Vector128.Create(Cubic) * x, x, Vector128<float>.One)));
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<float> Invoke(Vector256<float> x) =>
             x / (Vector256<float>.One + VectorMath.Exp(Vector256.Create(-TwoSqrtTwoOverPi) * x * Vector256.FusedMultiplyAdd(Vector256.Create(Cubic) * x, x, Vector256<float>.One)));
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<float> Invoke(Vector512<float> x) =>
             x / (Vector512<float>.One + VectorMath.Exp(Vector512.Create(-TwoSqrtTwoOverPi) * x * Vector512.FusedMultiplyAdd(Vector512.Create(Cubic) * x, x, Vector512<float>.One)));
     }
@@ -85,6 +90,7 @@ public static unsafe class Gelu
     // (x, dy, dx) → dx + dy·(s + x·s·(1 − s)·2u′) with s = σ(2u)
     private readonly struct BackwardOperator : ITernaryOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public float Invoke(float x, float dy, float dx)
         {
             var s = 1f / (1f + VectorMath.Exp(-TwoSqrtTwoOverPi * x * MathF.FusedMultiplyAdd(Cubic * x, x, 1f)));
@@ -92,6 +98,7 @@ public static unsafe class Gelu
             return MathF.FusedMultiplyAdd(dy, MathF.FusedMultiplyAdd(x * s * (1f - s), slope, s), dx);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector128<float> Invoke(Vector128<float> x, Vector128<float> dy, Vector128<float> dx)
         {
             var one = Vector128<float>.One;
@@ -100,6 +107,7 @@ public static unsafe class Gelu
             return Vector128.FusedMultiplyAdd(dy, Vector128.FusedMultiplyAdd(x * s * (one - s), slope, s), dx);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<float> Invoke(Vector256<float> x, Vector256<float> dy, Vector256<float> dx)
         {
             var one = Vector256<float>.One;
@@ -108,6 +116,7 @@ public static unsafe class Gelu
             return Vector256.FusedMultiplyAdd(dy, Vector256.FusedMultiplyAdd(x * s * (one - s), slope, s), dx);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<float> Invoke(Vector512<float> x, Vector512<float> dy, Vector512<float> dx)
         {
             var one = Vector512<float>.One;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace NanoLlm.Tensors;
@@ -10,6 +11,7 @@ namespace NanoLlm.Tensors;
 internal static unsafe partial class Gemm
 {
     // C[12x32] = α·Σ_p a[p,0:12]ᵀ·b[p,0:32] + S: 24 accumulators of 16 floats in registers (AVX-512 has 32)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel512(int kc, float* a, float* b, float alpha, float* source, nint sourceStride, float* destination, nint destinationStride)
     {
         var left0 = Vector512<float>.Zero; var right0 = Vector512<float>.Zero;
@@ -95,6 +97,7 @@ internal static unsafe partial class Gemm
     }
 
     // C[6x16] = α·Σ_p a[p,0:6]ᵀ·b[p,0:16] + S: 12 accumulators of 8 floats (AVX2 has 16 registers)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel256(int kc, float* a, float* b, float alpha, float* source, nint sourceStride, float* destination, nint destinationStride)
     {
         var left0 = Vector256<float>.Zero; var right0 = Vector256<float>.Zero;
@@ -144,6 +147,7 @@ internal static unsafe partial class Gemm
     }
 
     // C[6x8] = α·Σ_p a[p,0:6]ᵀ·b[p,0:8] + S: 12 accumulators of 4 floats
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel128(int kc, float* a, float* b, float alpha, float* source, nint sourceStride, float* destination, nint destinationStride)
     {
         var left0 = Vector128<float>.Zero; var right0 = Vector128<float>.Zero;
@@ -193,6 +197,7 @@ internal static unsafe partial class Gemm
     }
 
     // C[4x4] = α·Σ_p a[p,:]ᵀ·b[p,:] + S, in plain floats
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void KernelScalar(int kc, float* a, float* b, float alpha, float* source, nint sourceStride, float* destination, nint destinationStride)
     {
         var c00 = 0f; var c01 = 0f; var c02 = 0f; var c03 = 0f;
@@ -225,5 +230,84 @@ internal static unsafe partial class Gemm
         var source3 = source + (3 * sourceStride);
         var destination3 = destination + (3 * destinationStride);
         destination3[0] = source3[0] + (alpha * c30); destination3[1] = source3[1] + (alpha * c31); destination3[2] = source3[2] + (alpha * c32); destination3[3] = source3[3] + (alpha * c33);
+    }
+
+    // C[12x16] = α·Σ_p a[p,0:12]ᵀ·b[p,0:16] + S, reading the first half of 32-wide B panels: the last column panel when 16 or fewer columns remain
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel512Narrow(int kc, float* a, float* b, float alpha, float* source, nint sourceStride, float* destination, nint destinationStride)
+    {
+        var c0 = Vector512<float>.Zero;
+        var c1 = Vector512<float>.Zero;
+        var c2 = Vector512<float>.Zero;
+        var c3 = Vector512<float>.Zero;
+        var c4 = Vector512<float>.Zero;
+        var c5 = Vector512<float>.Zero;
+        var c6 = Vector512<float>.Zero;
+        var c7 = Vector512<float>.Zero;
+        var c8 = Vector512<float>.Zero;
+        var c9 = Vector512<float>.Zero;
+        var c10 = Vector512<float>.Zero;
+        var c11 = Vector512<float>.Zero;
+        for (var p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[0]), b0, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[1]), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[2]), b0, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a[3]), b0, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a[4]), b0, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a[5]), b0, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a[6]), b0, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a[7]), b0, c7);
+            c8 = Vector512.FusedMultiplyAdd(Vector512.Create(a[8]), b0, c8);
+            c9 = Vector512.FusedMultiplyAdd(Vector512.Create(a[9]), b0, c9);
+            c10 = Vector512.FusedMultiplyAdd(Vector512.Create(a[10]), b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(Vector512.Create(a[11]), b0, c11);
+            a += 12;
+            b += 32;
+        }
+        var scale = Vector512.Create(alpha);
+        Vector512.FusedMultiplyAdd(c0, scale, Vector512.Load(source)).Store(destination);
+        Vector512.FusedMultiplyAdd(c1, scale, Vector512.Load(source + sourceStride)).Store(destination + destinationStride);
+        Vector512.FusedMultiplyAdd(c2, scale, Vector512.Load(source + (2 * sourceStride))).Store(destination + (2 * destinationStride));
+        Vector512.FusedMultiplyAdd(c3, scale, Vector512.Load(source + (3 * sourceStride))).Store(destination + (3 * destinationStride));
+        Vector512.FusedMultiplyAdd(c4, scale, Vector512.Load(source + (4 * sourceStride))).Store(destination + (4 * destinationStride));
+        Vector512.FusedMultiplyAdd(c5, scale, Vector512.Load(source + (5 * sourceStride))).Store(destination + (5 * destinationStride));
+        Vector512.FusedMultiplyAdd(c6, scale, Vector512.Load(source + (6 * sourceStride))).Store(destination + (6 * destinationStride));
+        Vector512.FusedMultiplyAdd(c7, scale, Vector512.Load(source + (7 * sourceStride))).Store(destination + (7 * destinationStride));
+        Vector512.FusedMultiplyAdd(c8, scale, Vector512.Load(source + (8 * sourceStride))).Store(destination + (8 * destinationStride));
+        Vector512.FusedMultiplyAdd(c9, scale, Vector512.Load(source + (9 * sourceStride))).Store(destination + (9 * destinationStride));
+        Vector512.FusedMultiplyAdd(c10, scale, Vector512.Load(source + (10 * sourceStride))).Store(destination + (10 * destinationStride));
+        Vector512.FusedMultiplyAdd(c11, scale, Vector512.Load(source + (11 * sourceStride))).Store(destination + (11 * destinationStride));
+    }
+
+    // C[0:rows, 0:columns] = α·Σ_p a[p,0:12]ᵀ·b[p,0:columns] + S for the last 1 to 4 columns: turned around, the 12 rows of
+    // an A panel fill one vector, so a column costs one fused multiply-add per p instead of a mostly padded 32-wide tile
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Columns512(
+        int kc, float* a, float* b, int rows, int columns, float alpha, float* source, nint sourceStride, float* destination, nint destinationStride, float* tile)
+    {
+        var (c0, c1, c2, c3) = (Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero);
+        for (var p = 0; p < kc; p++)
+        {
+            var column = Vector512.Load(a);
+            c0 = Vector512.FusedMultiplyAdd(column, Vector512.Create(b[0]), c0);
+            c1 = Vector512.FusedMultiplyAdd(column, Vector512.Create(b[1]), c1);
+            c2 = Vector512.FusedMultiplyAdd(column, Vector512.Create(b[2]), c2);
+            c3 = Vector512.FusedMultiplyAdd(column, Vector512.Create(b[3]), c3);
+            a += 12;
+            b += 32;
+        }
+        c0.Store(tile);
+        c1.Store(tile + 16);
+        c2.Store(tile + 32);
+        c3.Store(tile + 48);
+        for (var i = 0; i < rows; i++)
+        {
+            for (var j = 0; j < columns; j++)
+            {
+                destination[(i * destinationStride) + j] = MathF.FusedMultiplyAdd(tile[(j * 16) + i], alpha, source[(i * sourceStride) + j]);
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace NanoLlm.Tensors;
 
@@ -26,11 +27,14 @@ internal unsafe struct GemmOperands
 }
 
 /// <summary>
-/// The single-threaded core of every matrix product (the BLIS loop nest, Goto and van de Geijn 2008): for each block
-/// of NC columns and KC depth, B is packed into NR-wide panels; for each block of MC rows, A is packed into MR-high
-/// panels; the micro-kernel then multiplies one A panel by one B panel with the MR×NR tile of C in registers. Edge
-/// tiles are padded with zeros in the packed panels and pass through a small scratch tile, so every element of C is
-/// computed by the same instructions in the same order wherever the tile boundaries fall.
+/// The core of every matrix product (after BLIS, Goto and van de Geijn 2008): B is packed into NR-wide panels and A
+/// into MR-high panels, KC deep at a time; the micro-kernel multiplies one A panel by one B panel with the MR×NR tile
+/// of C in registers. Threads share a product by taking chunks of output rows (or columns) from a counter. Edge
+/// tiles are padded with zeros in the packed panels and pass through a small scratch tile; with AVX-512 a last
+/// column panel of at most 16 columns runs a half-width kernel, and one of at most 4 a kernel turned around (rows in
+/// the vector). At a given vector width every element of C is the same chain of fused multiply-adds over p, rounded
+/// the same way, whichever kernel and thread compute it and wherever the tile boundaries fall. The hot methods skip tiered compilation
+/// (AggressiveOptimization), so the first training steps do not run unoptimized loops.
 /// </summary>
 internal static unsafe partial class Gemm
 {
@@ -40,35 +44,128 @@ internal static unsafe partial class Gemm
     // Packed regions start on 64-byte boundaries so the B panel loads never split a cache line.
     private const int AlignmentFloats = 16;
 
+    // The operand packed whole (all of its depth) may take this many floats per thread: 4 MiB.
+    public const int PackedBudget = 1 << 20;
+
+    // Rows or columns are handed out in chunks of this many tiles, so a thread that falls behind (a busy core) takes fewer.
+    private const int ChunkTiles = 4;
+
     [ThreadStatic]
     private static float[]? _scratch;
 
-    /// <summary>The tile the micro-kernel of a vector width computes, and the row and column blocks around it.</summary>
-    public static (int Rows, int Columns, int BlockRows, int BlockColumns) TileFor(int width) => width switch
+    /// <summary>The tile the micro-kernel of a vector width computes, and the widest block of columns packed at once.</summary>
+    public static (int Rows, int Columns, int BlockColumns) TileFor(int width) => width switch
     {
-        512 => (12, 32, 192, 2048),
-        256 => (6, 16, 96, 2048),
-        128 => (6, 8, 96, 2048),
-        _ => (4, 4, 64, 1024),
+        512 => (12, 32, 2048),
+        256 => (6, 16, 2048),
+        128 => (6, 8, 2048),
+        _ => (4, 4, 1024),
     };
 
-    // C[M,N] = α·A[M,K]·B[K,N] + (C when accumulating, else bias or 0)
+    // C[M,N] = α·A[M,K]·B[K,N] + (C when accumulating, else bias or 0), on the calling thread alone
     public static void Multiply(in GemmOperands g, int width)
     {
-        if (g.M == 0 || g.N == 0)
+        var next = 0;
+        Multiply(g, width, splitRows: true, &next);
+    }
+
+    // The same, sharing the work with other threads that run this with the same operands and counter: each takes
+    // the next chunk of rows (or columns) until none is left. Each thread packs the operand that is not split whole,
+    // once, and the chunks of the other as it takes them; a chunk computes every element it owns over the full depth.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Multiply(in GemmOperands g, int width, bool splitRows, int* nextChunk)
+    {
+        if (g.M == 0 || g.N == 0 || g.K == 0)
         {
-            return;
-        }
-        if (g.K == 0)
-        {
-            if (!g.Accumulate)
+            if (g.M > 0 && g.N > 0 && !g.Accumulate && Interlocked.Increment(ref *nextChunk) == 1)
             {
                 FillWithBias(g);
             }
             return;
         }
+        var (mr, nr, blockColumns) = TileFor(width);
+        var kcMax = Math.Min(BlockDepth, g.K);
+        var tileSize = RoundUp(mr * nr, AlignmentFloats);
+        if (splitRows)
+        {
+            // B for one block of columns, all of its depth: pc block at packedB + pc·ncMax.
+            var ncMax = Math.Clamp(PackedBudget / g.K / nr * nr, nr, Math.Min(blockColumns, RoundUp(g.N, nr)));
+            var chunkRows = ChunkTiles * mr;
+            var packedASize = RoundUp(chunkRows * kcMax, AlignmentFloats) + AlignmentFloats;
+            var packedBSize = RoundUp(g.K * ncMax, AlignmentFloats);
+            var packedA = Scratch(packedASize + packedBSize + tileSize + nr);
+            var packedB = packedA + packedASize;
+            var tile = packedB + packedBSize;
+            var zeros = tile + tileSize;
+            new Span<float>(zeros, nr).Clear();
+            var rowChunks = (g.M + chunkRows - 1) / chunkRows;
+            var chunks = rowChunks * ((g.N + ncMax - 1) / ncMax);
+            var packedBlock = -1;
+            int chunk;
+            while ((chunk = Interlocked.Increment(ref *nextChunk) - 1) < chunks)
+            {
+                var (block, rowChunk) = Math.DivRem(chunk, rowChunks);
+                var (jc, ic) = (block * ncMax, rowChunk * chunkRows);
+                var (nc, mc) = (Math.Min(ncMax, g.N - jc), Math.Min(chunkRows, g.M - ic));
+                if (block != packedBlock)
+                {
+                    for (var pc = 0; pc < g.K; pc += kcMax)
+                    {
+                        Pack(packedB + (pc * ncMax), g.B + (pc * g.BRowStride) + (jc * g.BColumnStride), g.BColumnStride, g.BRowStride, nc, Math.Min(kcMax, g.K - pc), nr);
+                    }
+                    packedBlock = block;
+                }
+                for (var pc = 0; pc < g.K; pc += kcMax)
+                {
+                    var kc = Math.Min(kcMax, g.K - pc);
+                    Pack(packedA, g.A + (ic * g.ARowStride) + (pc * g.AColumnStride), g.ARowStride, g.AColumnStride, mc, kc, mr);
+                    Block(g, width, packedA, packedB + (pc * ncMax), ic, mc, jc, nc, kc, pc == 0 && !g.Accumulate, tile, zeros);
+                }
+            }
+        }
+        else
+        {
+            // A whole, all of its depth: pc block at packedA + pc·mPadded.
+            var mPadded = RoundUp(g.M, mr);
+            var chunkColumns = ChunkTiles * nr;
+            var packedASize = RoundUp(mPadded * g.K, AlignmentFloats) + AlignmentFloats;
+            var packedBSize = RoundUp(kcMax * chunkColumns, AlignmentFloats);
+            var packedA = Scratch(packedASize + packedBSize + tileSize + nr);
+            var packedB = packedA + packedASize;
+            var tile = packedB + packedBSize;
+            var zeros = tile + tileSize;
+            new Span<float>(zeros, nr).Clear();
+            var chunks = (g.N + chunkColumns - 1) / chunkColumns;
+            var packedWhole = false;
+            int chunk;
+            while ((chunk = Interlocked.Increment(ref *nextChunk) - 1) < chunks)
+            {
+                if (!packedWhole)
+                {
+                    for (var pc = 0; pc < g.K; pc += kcMax)
+                    {
+                        Pack(packedA + (pc * mPadded), g.A + (pc * g.AColumnStride), g.ARowStride, g.AColumnStride, g.M, Math.Min(kcMax, g.K - pc), mr);
+                    }
+                    packedWhole = true;
+                }
+                var jc = chunk * chunkColumns;
+                var nc = Math.Min(chunkColumns, g.N - jc);
+                for (var pc = 0; pc < g.K; pc += kcMax)
+                {
+                    var kc = Math.Min(kcMax, g.K - pc);
+                    Pack(packedB, g.B + (pc * g.BRowStride) + (jc * g.BColumnStride), g.BColumnStride, g.BRowStride, nc, kc, nr);
+                    Block(g, width, packedA + (pc * mPadded), packedB, 0, g.M, jc, nc, kc, pc == 0 && !g.Accumulate, tile, zeros);
+                }
+            }
+        }
+    }
 
-        var (mr, nr, blockRows, blockColumns) = TileFor(width);
+    // C[ic:ic+mc, jc:jc+nc] = α·(packed A panels)·(packed B panels) + (C, or the bias when overwriting), tile by tile
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Block(
+        in GemmOperands g, int width, float* packedA, float* packedB, int ic, int mc, int jc, int nc, int kc, bool overwrite, float* tile, float* zeros)
+    {
+        var (mr, nr, _) = TileFor(width);
         delegate*<int, float*, float*, float, float*, nint, float*, nint, void> kernel = width switch
         {
             512 => &Kernel512,
@@ -76,81 +173,67 @@ internal static unsafe partial class Gemm
             128 => &Kernel128,
             _ => &KernelScalar,
         };
-        var kcMax = Math.Min(BlockDepth, g.K);
-        var mcMax = Math.Min(blockRows, RoundUp(g.M, mr));
-        var ncMax = Math.Min(blockColumns, RoundUp(g.N, nr));
-        var packedASize = RoundUp(mcMax * kcMax, AlignmentFloats);
-        var packedBSize = RoundUp(kcMax * ncMax, AlignmentFloats);
-        var tileSize = RoundUp(mr * nr, AlignmentFloats);
-        var packedA = Scratch(packedASize + packedBSize + tileSize + nr);
-        var packedB = packedA + packedASize;
-        var tile = packedB + packedBSize;
-        var zeros = tile + tileSize;
-        new Span<float>(zeros, nr).Clear();
-
-        for (var jc = 0; jc < g.N; jc += ncMax)
+        for (var jr = 0; jr < nc; jr += nr)
         {
-            var nc = Math.Min(ncMax, g.N - jc);
-            for (var pc = 0; pc < g.K; pc += kcMax)
+            var columns = Math.Min(nr, nc - jr);
+            var bias = g.Bias == null ? zeros : g.Bias + jc + jr;
+            for (var ir = 0; ir < mc; ir += mr)
             {
-                var kc = Math.Min(kcMax, g.K - pc);
-                Pack(packedB, g.B + (pc * g.BRowStride) + (jc * g.BColumnStride), g.BColumnStride, g.BRowStride, nc, kc, nr);
-                var overwrite = pc == 0 && !g.Accumulate;
-                for (var ic = 0; ic < g.M; ic += mcMax)
+                var rows = Math.Min(mr, mc - ir);
+                var c = g.C + ((ic + ir) * g.CRowStride) + jc + jr;
+                var a = packedA + (ir * kc);
+                var b = packedB + (jr * kc);
+                var source = overwrite ? bias : c;
+                var sourceStride = overwrite ? 0 : g.CRowStride;
+                if (rows == mr && columns == nr)
                 {
-                    var mc = Math.Min(mcMax, g.M - ic);
-                    Pack(packedA, g.A + (ic * g.ARowStride) + (pc * g.AColumnStride), g.ARowStride, g.AColumnStride, mc, kc, mr);
-                    for (var jr = 0; jr < nc; jr += nr)
+                    kernel(kc, a, b, g.Alpha, source, sourceStride, c, g.CRowStride);
+                }
+                else if (width == 512 && columns <= 4)
+                {
+                    Columns512(kc, a, b, rows, columns, g.Alpha, source, sourceStride, c, g.CRowStride, tile);
+                }
+                else if (width == 512 && columns <= 16)
+                {
+                    if (rows == mr && columns == 16)
                     {
-                        var columns = Math.Min(nr, nc - jr);
-                        var bias = g.Bias == null ? zeros : g.Bias + jc + jr;
-                        for (var ir = 0; ir < mc; ir += mr)
-                        {
-                            var rows = Math.Min(mr, mc - ir);
-                            var c = g.C + ((ic + ir) * g.CRowStride) + jc + jr;
-                            var a = packedA + (ir * kc);
-                            var b = packedB + (jr * kc);
-                            if (rows == mr && columns == nr)
-                            {
-                                if (overwrite)
-                                {
-                                    kernel(kc, a, b, g.Alpha, bias, 0, c, g.CRowStride);
-                                }
-                                else
-                                {
-                                    kernel(kc, a, b, g.Alpha, c, g.CRowStride, c, g.CRowStride);
-                                }
-                            }
-                            else
-                            {
-                                EdgeTile(kernel, kc, a, b, g.Alpha, overwrite, bias, c, g.CRowStride, rows, columns, tile, mr, nr);
-                            }
-                        }
+                        Kernel512Narrow(kc, a, b, g.Alpha, source, sourceStride, c, g.CRowStride);
                     }
+                    else
+                    {
+                        EdgeTile(&Kernel512Narrow, kc, a, b, g.Alpha, overwrite, bias, c, g.CRowStride, rows, columns, tile, mr, 16);
+                    }
+                }
+                else
+                {
+                    EdgeTile(kernel, kc, a, b, g.Alpha, overwrite, bias, c, g.CRowStride, rows, columns, tile, mr, nr);
                 }
             }
         }
     }
 
-    // A partial tile: C's valid part (or the bias) goes into a full scratch tile, the kernel updates it, the valid part goes back.
+    // A partial tile: C's valid part (or the bias) goes into a full scratch tile of the kernel's width, the kernel
+    // updates it, the valid part goes back.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void EdgeTile(
         delegate*<int, float*, float*, float, float*, nint, float*, nint, void> kernel, int kc, float* a, float* b, float alpha,
-        bool overwrite, float* bias, float* c, nint cRowStride, int rows, int columns, float* tile, int mr, int nr)
+        bool overwrite, float* bias, float* c, nint cRowStride, int rows, int columns, float* tile, int mr, int tileColumns)
     {
-        new Span<float>(tile, mr * nr).Clear();
+        new Span<float>(tile, mr * tileColumns).Clear();
         for (var r = 0; r < rows; r++)
         {
             var source = overwrite ? bias : c + (r * cRowStride);
-            new ReadOnlySpan<float>(source, columns).CopyTo(new Span<float>(tile + (r * nr), columns));
+            new ReadOnlySpan<float>(source, columns).CopyTo(new Span<float>(tile + (r * tileColumns), columns));
         }
-        kernel(kc, a, b, alpha, tile, nr, tile, nr);
+        kernel(kc, a, b, alpha, tile, tileColumns, tile, tileColumns);
         for (var r = 0; r < rows; r++)
         {
-            new ReadOnlySpan<float>(tile + (r * nr), columns).CopyTo(new Span<float>(c + (r * cRowStride), columns));
+            new ReadOnlySpan<float>(tile + (r * tileColumns), columns).CopyTo(new Span<float>(c + (r * cRowStride), columns));
         }
     }
 
     // packed[line / width][p][line % width] = source[line·lineStride + p·depthStride], zero past the last line
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Pack(float* packed, float* source, nint lineStride, nint depthStride, int lines, int depth, int width)
     {
         for (var line0 = 0; line0 < lines; line0 += width)
@@ -166,7 +249,15 @@ internal static unsafe partial class Gemm
             }
             else
             {
-                for (var line = 0; line < count; line++)
+                var line = 0;
+                if (depthStride == 1 && Sse.IsSupported)
+                {
+                    for (; line + 4 <= count; line += 4)
+                    {
+                        PackTransposed4(packed + line, panel + (line * lineStride), lineStride, depth, width);
+                    }
+                }
+                for (; line < count; line++)
                 {
                     var from = panel + (line * lineStride);
                     var to = packed + line;
@@ -184,6 +275,36 @@ internal static unsafe partial class Gemm
                 }
             }
             packed += depth * width;
+        }
+    }
+
+    // to[p·width + r] = from[r·lineStride + p] for 4 lines r, 4×4 blocks at a time: a matrix stored along the depth
+    // (X[M,K] as A, or W[N,K] as B in the forward form) is transposed into its panel with shuffles, not float by float
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackTransposed4(float* to, float* from, nint lineStride, int depth, int width)
+    {
+        var p = 0;
+        for (; p + 4 <= depth; p += 4)
+        {
+            var row0 = Sse.LoadVector128(from + p);
+            var row1 = Sse.LoadVector128(from + lineStride + p);
+            var row2 = Sse.LoadVector128(from + (2 * lineStride) + p);
+            var row3 = Sse.LoadVector128(from + (3 * lineStride) + p);
+            var low01 = Sse.UnpackLow(row0, row1);
+            var high01 = Sse.UnpackHigh(row0, row1);
+            var low23 = Sse.UnpackLow(row2, row3);
+            var high23 = Sse.UnpackHigh(row2, row3);
+            Sse.Store(to + (p * width), Sse.MoveLowToHigh(low01, low23));
+            Sse.Store(to + ((p + 1) * width), Sse.MoveHighToLow(low23, low01));
+            Sse.Store(to + ((p + 2) * width), Sse.MoveLowToHigh(high01, high23));
+            Sse.Store(to + ((p + 3) * width), Sse.MoveHighToLow(high23, high01));
+        }
+        for (; p < depth; p++)
+        {
+            for (var r = 0; r < 4; r++)
+            {
+                to[(p * width) + r] = from[(r * lineStride) + p];
+            }
         }
     }
 

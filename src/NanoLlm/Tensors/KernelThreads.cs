@@ -16,13 +16,16 @@ internal static unsafe class KernelThreads
 
     private static readonly Lock Gate = new();
     private static readonly object AllDone = new();
-    private static Worker[] _workers = [];
     private static int _pending;
+
+    // One helper per extra core from the start, so a first parallel call allocates nothing; more if MaxThreads asks.
+    private static Worker[] _workers = [.. Enumerable.Range(1, Environment.ProcessorCount - 1).Select(index => new Worker(index))];
 
     // body(context, part) for every part in [0, parts)
     public static void Run(int parts, delegate*<void*, int, void> body, void* context)
     {
-        if (parts > 1 && Gate.TryEnter())
+        // The gate is re-entrant: a kernel called from inside a part (on the caller's thread) runs its parts in turn.
+        if (parts > 1 && !Gate.IsHeldByCurrentThread && Gate.TryEnter())
         {
             try
             {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace NanoLlm.Tensors;
@@ -123,29 +124,41 @@ public static unsafe class LayerNorm
 
     private readonly struct Identity : IUnaryOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public float Invoke(float x) => x;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector128<float> Invoke(Vector128<float> x) => x;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<float> Invoke(Vector256<float> x) => x;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<float> Invoke(Vector512<float> x) => x;
     }
 
     // x → (x − μ)²
     private readonly struct SquaredDeviation(float mean) : IUnaryOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public float Invoke(float x) => (x - mean) * (x - mean);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector128<float> Invoke(Vector128<float> x) => (x - Vector128.Create(mean)) * (x - Vector128.Create(mean));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<float> Invoke(Vector256<float> x) => (x - Vector256.Create(mean)) * (x - Vector256.Create(mean));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<float> Invoke(Vector512<float> x) => (x - Vector512.Create(mean)) * (x - Vector512.Create(mean));
     }
 
     // (x, γ, β) → (x − μ)·rstd·γ + β
     private readonly struct Normalize(float mean, float rstd) : ITernaryOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public float Invoke(float x, float gamma, float beta) => MathF.FusedMultiplyAdd((x - mean) * rstd, gamma, beta);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector128<float> Invoke(Vector128<float> x, Vector128<float> gamma, Vector128<float> beta) =>
             Vector128.FusedMultiplyAdd((x - Vector128.Create(mean)) * rstd, gamma, beta);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<float> Invoke(Vector256<float> x, Vector256<float> gamma, Vector256<float> beta) =>
             Vector256.FusedMultiplyAdd((x - Vector256.Create(mean)) * rstd, gamma, beta);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<float> Invoke(Vector512<float> x, Vector512<float> gamma, Vector512<float> beta) =>
             Vector512.FusedMultiplyAdd((x - Vector512.Create(mean)) * rstd, gamma, beta);
     }
@@ -153,26 +166,34 @@ public static unsafe class LayerNorm
     // (x, dy, γ) → dy·γ·ŷ
     private readonly struct GradientDotNormalized(float mean, float rstd) : ITernaryOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public float Invoke(float x, float dy, float gamma) => dy * gamma * ((x - mean) * rstd);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector128<float> Invoke(Vector128<float> x, Vector128<float> dy, Vector128<float> gamma) => dy * gamma * ((x - Vector128.Create(mean)) * rstd);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<float> Invoke(Vector256<float> x, Vector256<float> dy, Vector256<float> gamma) => dy * gamma * ((x - Vector256.Create(mean)) * rstd);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<float> Invoke(Vector512<float> x, Vector512<float> dy, Vector512<float> gamma) => dy * gamma * ((x - Vector512.Create(mean)) * rstd);
     }
 
     // (x, dy, γ, dx) → dx + rstd·(dy·γ − mean(dŷ) − ŷ·mean(dŷ·ŷ))
     private readonly struct InputGradient(float mean, float rstd, float meanGradient, float meanGradientDotNormalized) : IQuaternaryOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public float Invoke(float x, float dy, float gamma, float dx) =>
             MathF.FusedMultiplyAdd(rstd, (dy * gamma) - meanGradient - ((x - mean) * rstd * meanGradientDotNormalized), dx);
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector128<float> Invoke(Vector128<float> x, Vector128<float> dy, Vector128<float> gamma, Vector128<float> dx) =>
             Vector128.FusedMultiplyAdd(
                 Vector128.Create(rstd), (dy * gamma) - Vector128.Create(meanGradient) - ((x - Vector128.Create(mean)) * (rstd * meanGradientDotNormalized)), dx);
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<float> Invoke(Vector256<float> x, Vector256<float> dy, Vector256<float> gamma, Vector256<float> dx) =>
             Vector256.FusedMultiplyAdd(
                 Vector256.Create(rstd), (dy * gamma) - Vector256.Create(meanGradient) - ((x - Vector256.Create(mean)) * (rstd * meanGradientDotNormalized)), dx);
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<float> Invoke(Vector512<float> x, Vector512<float> dy, Vector512<float> gamma, Vector512<float> dx) =>
             Vector512.FusedMultiplyAdd(
                 Vector512.Create(rstd), (dy * gamma) - Vector512.Create(meanGradient) - ((x - Vector512.Create(mean)) * (rstd * meanGradientDotNormalized)), dx);
@@ -181,11 +202,15 @@ public static unsafe class LayerNorm
     // (x, dy, dγ) → dγ + dy·ŷ
     private readonly struct GammaGradient(float mean, float rstd) : ITernaryOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public float Invoke(float x, float dy, float dgamma) => MathF.FusedMultiplyAdd(dy, (x - mean) * rstd, dgamma);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector128<float> Invoke(Vector128<float> x, Vector128<float> dy, Vector128<float> dgamma) =>
             Vector128.FusedMultiplyAdd(dy, (x - Vector128.Create(mean)) * rstd, dgamma);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<float> Invoke(Vector256<float> x, Vector256<float> dy, Vector256<float> dgamma) =>
             Vector256.FusedMultiplyAdd(dy, (x - Vector256.Create(mean)) * rstd, dgamma);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<float> Invoke(Vector512<float> x, Vector512<float> dy, Vector512<float> dgamma) =>
             Vector512.FusedMultiplyAdd(dy, (x - Vector512.Create(mean)) * rstd, dgamma);
     }

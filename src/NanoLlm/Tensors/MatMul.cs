@@ -10,14 +10,14 @@ public readonly record struct MatrixLayout(int RowStride, bool Transposed = fals
 
 /// <summary>
 /// Matrix products. The layer forms use PyTorch's Linear layout (weights <c>W[N,K]</c>, one row per output);
-/// <see cref="Batched"/> covers attention's per-(batch, head) products. All run on <see cref="Gemm"/>; work is split
-/// across threads by output rows, columns or batch items, never along the sum, so results do not depend on
-/// <see cref="KernelSettings.MaxThreads"/>.
+/// <see cref="Batched"/> covers attention's per-(batch, head) products. All run on <see cref="Gemm"/>; threads take
+/// chunks of output rows, columns or batch items from a shared counter, never a piece of a sum, so every element is
+/// computed the same way whichever thread takes it and results do not depend on <see cref="KernelSettings.MaxThreads"/>.
 /// </summary>
 public static unsafe class MatMul
 {
-    // Below this many floating-point operations a thread does not pay for waking it.
-    private const long MinFlopsPerThread = 1L << 21;
+    // Below this many floating-point operations (about 50 µs of one core) a thread does not pay for waking it.
+    private const long MinFlopsPerThread = 1L << 23;
 
     // Y[M,N] = X[M,K]·W[N,K]ᵀ + b[N]   (overwrites Y; an empty b means no bias)
     public static void Forward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, int m, int k, int n)
@@ -193,7 +193,7 @@ public static unsafe class MatMul
         }
         var flops = 2L * g.M * g.N * Math.Max(g.K, 1) * items;
         var parts = (int)Math.Clamp(flops / MinFlopsPerThread, 1, KernelSettings.MaxThreads);
-        var (mr, nr, _, _) = Gemm.TileFor(job.Width);
+        var (mr, nr, _) = Gemm.TileFor(job.Width);
         if (items > 1)
         {
             job.Items = (int)items;
@@ -201,66 +201,39 @@ public static unsafe class MatMul
         }
         else
         {
+            // Split the output the long way, unless packing all of A for a column split would not fit the budget.
             var rowTiles = (g.M + mr - 1) / mr;
             var columnTiles = (g.N + nr - 1) / nr;
-            job.SplitRows = rowTiles >= columnTiles;
+            job.SplitRows = rowTiles >= columnTiles || (long)(rowTiles * mr) * g.K > Gemm.PackedBudget;
             parts = Math.Min(parts, job.SplitRows ? rowTiles : columnTiles);
         }
-        job.Parts = parts;
+        job.NextChunk = 0;
         fixed (GemmJob* context = &job)
         {
             KernelThreads.Run(parts, &RunPart, context);
         }
     }
 
+    // Every part takes work from the same counter: batch items, or chunks of one product, until none is left.
     private static void RunPart(void* context, int part)
     {
-        ref var job = ref *(GemmJob*)context;
-        var g = job.Operands;
-        if (job.Items > 1)
+        var job = (GemmJob*)context;
+        if (job->Items > 1)
         {
-            var (first, last) = Share(job.Items, job.Parts, part);
-            for (var item = first; item < last; item++)
+            int item;
+            while ((item = Interlocked.Increment(ref job->NextChunk) - 1) < job->Items)
             {
-                var (batch, head) = Math.DivRem(item, job.Heads);
-                var one = g;
-                one.A += (batch * job.ABatchStride) + (head * job.AHeadStride);
-                one.B += (batch * job.BBatchStride) + (head * job.BHeadStride);
-                one.C += (batch * job.CBatchStride) + (head * job.CHeadStride);
-                Gemm.Multiply(one, job.Width);
+                var (batch, head) = Math.DivRem(item, job->Heads);
+                var one = job->Operands;
+                one.A += (batch * job->ABatchStride) + (head * job->AHeadStride);
+                one.B += (batch * job->BBatchStride) + (head * job->BHeadStride);
+                one.C += (batch * job->CBatchStride) + (head * job->CHeadStride);
+                Gemm.Multiply(one, job->Width);
             }
             return;
         }
-        var (mr, nr, _, _) = Gemm.TileFor(job.Width);
-        if (job.SplitRows)
-        {
-            var (first, last) = Share((g.M + mr - 1) / mr, job.Parts, part);
-            var row0 = first * mr;
-            g.M = Math.Min(last * mr, g.M) - row0;
-            g.A += row0 * g.ARowStride;
-            g.C += row0 * g.CRowStride;
-        }
-        else
-        {
-            var (first, last) = Share((g.N + nr - 1) / nr, job.Parts, part);
-            var column0 = first * nr;
-            g.N = Math.Min(last * nr, g.N) - column0;
-            g.B += column0 * g.BColumnStride;
-            g.C += column0;
-            if (g.Bias != null)
-            {
-                g.Bias += column0;
-            }
-        }
-        if (g.M > 0 && g.N > 0)
-        {
-            Gemm.Multiply(g, job.Width);
-        }
+        Gemm.Multiply(job->Operands, job->Width, job->SplitRows, &job->NextChunk);
     }
-
-    // Part p of `count` things split into `parts` contiguous runs as even as possible.
-    private static (int First, int Last) Share(int count, int parts, int part) =>
-        ((int)((long)count * part / parts), (int)((long)count * (part + 1) / parts));
 
     private static void CheckSizes(int m, int k, int n)
     {
@@ -315,7 +288,7 @@ public static unsafe class MatMul
         public nint CBatchStride;
         public nint CHeadStride;
         public int Width;
-        public int Parts;
         public bool SplitRows;
+        public int NextChunk;
     }
 }

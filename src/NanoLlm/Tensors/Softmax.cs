@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace NanoLlm.Tensors;
@@ -78,27 +79,39 @@ public static unsafe class Softmax
     // x → e^(x − max)
     internal readonly struct ExpMinus(float max) : IUnaryOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public float Invoke(float x) => VectorMath.Exp(x - max);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector128<float> Invoke(Vector128<float> x) => VectorMath.Exp(x - Vector128.Create(max));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<float> Invoke(Vector256<float> x) => VectorMath.Exp(x - Vector256.Create(max));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<float> Invoke(Vector512<float> x) => VectorMath.Exp(x - Vector512.Create(max));
     }
 
     // x → α·x
     internal readonly struct Times(float alpha) : IUnaryOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public float Invoke(float x) => alpha * x;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector128<float> Invoke(Vector128<float> x) => alpha * x;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<float> Invoke(Vector256<float> x) => alpha * x;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<float> Invoke(Vector512<float> x) => alpha * x;
     }
 
     // (y, dy, dx) → dx + y·(dy − dot)
     private readonly struct BackwardOperator(float dot) : ITernaryOperator
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public float Invoke(float y, float dy, float dx) => MathF.FusedMultiplyAdd(y, dy - dot, dx);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector128<float> Invoke(Vector128<float> y, Vector128<float> dy, Vector128<float> dx) => Vector128.FusedMultiplyAdd(y, dy - Vector128.Create(dot), dx);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<float> Invoke(Vector256<float> y, Vector256<float> dy, Vector256<float> dx) => Vector256.FusedMultiplyAdd(y, dy - Vector256.Create(dot), dx);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<float> Invoke(Vector512<float> y, Vector512<float> dy, Vector512<float> dx) => Vector512.FusedMultiplyAdd(y, dy - Vector512.Create(dot), dx);
     }
 }

@@ -43,7 +43,8 @@ internal interface IQuaternaryOperator
 /// <summary>
 /// Loops that apply an operator over spans in the widest vectors <see cref="KernelSettings.VectorWidth"/> allows,
 /// then narrower ones, then scalars for the last few elements (TensorPrimitives' shape). Every element is read
-/// before its result is written, so the output may be one of the inputs.
+/// before its result is written, so the output may be one of the inputs. Sums keep several vectors of partial sums
+/// in the widest path, so they run at the adder's throughput rather than its latency.
 /// </summary>
 internal static class VectorLoops
 {
@@ -210,12 +211,19 @@ internal static class VectorLoops
         var width = KernelSettings.VectorWidth;
         if (width >= 512 && length >= 16)
         {
-            var lanes = Vector512<float>.Zero;
+            var (lanes, lanes1, lanes2, lanes3) = (Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero);
+            for (; i + 64 <= length; i += 64)
+            {
+                lanes += f.Invoke(Vector512.LoadUnsafe(ref xs, i), Vector512.LoadUnsafe(ref ys, i), Vector512.LoadUnsafe(ref zs, i));
+                lanes1 += f.Invoke(Vector512.LoadUnsafe(ref xs, i + 16), Vector512.LoadUnsafe(ref ys, i + 16), Vector512.LoadUnsafe(ref zs, i + 16));
+                lanes2 += f.Invoke(Vector512.LoadUnsafe(ref xs, i + 32), Vector512.LoadUnsafe(ref ys, i + 32), Vector512.LoadUnsafe(ref zs, i + 32));
+                lanes3 += f.Invoke(Vector512.LoadUnsafe(ref xs, i + 48), Vector512.LoadUnsafe(ref ys, i + 48), Vector512.LoadUnsafe(ref zs, i + 48));
+            }
             for (; i + 16 <= length; i += 16)
             {
                 lanes += f.Invoke(Vector512.LoadUnsafe(ref xs, i), Vector512.LoadUnsafe(ref ys, i), Vector512.LoadUnsafe(ref zs, i));
             }
-            sum += Vector512.Sum(lanes);
+            sum += Vector512.Sum((lanes + lanes1) + (lanes2 + lanes3));
         }
         if (width >= 256 && length - i >= 8)
         {
@@ -253,12 +261,19 @@ internal static class VectorLoops
         var width = KernelSettings.VectorWidth;
         if (width >= 512 && length >= 16)
         {
-            var lanes = Vector512<float>.Zero;
+            var (lanes, lanes1, lanes2, lanes3) = (Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero);
+            for (; i + 64 <= length; i += 64)
+            {
+                lanes += f.Invoke(Vector512.LoadUnsafe(ref xs, i));
+                lanes1 += f.Invoke(Vector512.LoadUnsafe(ref xs, i + 16));
+                lanes2 += f.Invoke(Vector512.LoadUnsafe(ref xs, i + 32));
+                lanes3 += f.Invoke(Vector512.LoadUnsafe(ref xs, i + 48));
+            }
             for (; i + 16 <= length; i += 16)
             {
                 lanes += f.Invoke(Vector512.LoadUnsafe(ref xs, i));
             }
-            sum += Vector512.Sum(lanes);
+            sum += Vector512.Sum((lanes + lanes1) + (lanes2 + lanes3));
         }
         if (width >= 256 && length - i >= 8)
         {
@@ -285,7 +300,7 @@ internal static class VectorLoops
         return sum;
     }
 
-    // y[i] = f(x[i]), returning Σ_i y[i] (softmax's exponentials and their sum in one pass)
+    // y[i] = f(x[i]), returning Σ_i y[i] (softmax's exponentials and their sum in one pass), summed as Sum does
     public static float MapAndSum<TOperator>(ReadOnlySpan<float> x, Span<float> y, TOperator f)
         where TOperator : struct, IUnaryOperator
     {
@@ -297,14 +312,24 @@ internal static class VectorLoops
         var width = KernelSettings.VectorWidth;
         if (width >= 512 && length >= 16)
         {
-            var lanes = Vector512<float>.Zero;
+            var (lanes, lanes1, lanes2, lanes3) = (Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero);
+            for (; i + 64 <= length; i += 64)
+            {
+                var (value, value1) = (f.Invoke(Vector512.LoadUnsafe(ref xs, i)), f.Invoke(Vector512.LoadUnsafe(ref xs, i + 16)));
+                var (value2, value3) = (f.Invoke(Vector512.LoadUnsafe(ref xs, i + 32)), f.Invoke(Vector512.LoadUnsafe(ref xs, i + 48)));
+                value.StoreUnsafe(ref ys, i);
+                value1.StoreUnsafe(ref ys, i + 16);
+                value2.StoreUnsafe(ref ys, i + 32);
+                value3.StoreUnsafe(ref ys, i + 48);
+                (lanes, lanes1, lanes2, lanes3) = (lanes + value, lanes1 + value1, lanes2 + value2, lanes3 + value3);
+            }
             for (; i + 16 <= length; i += 16)
             {
                 var value = f.Invoke(Vector512.LoadUnsafe(ref xs, i));
                 value.StoreUnsafe(ref ys, i);
                 lanes += value;
             }
-            sum += Vector512.Sum(lanes);
+            sum += Vector512.Sum((lanes + lanes1) + (lanes2 + lanes3));
         }
         if (width >= 256 && length - i >= 8)
         {
@@ -348,12 +373,19 @@ internal static class VectorLoops
         var width = KernelSettings.VectorWidth;
         if (width >= 512 && length >= 16)
         {
-            var lanes = Vector512<float>.Zero;
+            var (lanes, lanes1, lanes2, lanes3) = (Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero);
+            for (; i + 64 <= length; i += 64)
+            {
+                lanes = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref xs, i), Vector512.LoadUnsafe(ref ys, i), lanes);
+                lanes1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref xs, i + 16), Vector512.LoadUnsafe(ref ys, i + 16), lanes1);
+                lanes2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref xs, i + 32), Vector512.LoadUnsafe(ref ys, i + 32), lanes2);
+                lanes3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref xs, i + 48), Vector512.LoadUnsafe(ref ys, i + 48), lanes3);
+            }
             for (; i + 16 <= length; i += 16)
             {
                 lanes = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref xs, i), Vector512.LoadUnsafe(ref ys, i), lanes);
             }
-            sum += Vector512.Sum(lanes);
+            sum += Vector512.Sum((lanes + lanes1) + (lanes2 + lanes3));
         }
         if (width >= 256 && length - i >= 8)
         {
@@ -393,26 +425,26 @@ internal static class VectorLoops
             var lanes = Vector512.Create(float.NegativeInfinity);
             for (; i + 16 <= length; i += 16)
             {
-                lanes = Vector512.Max(lanes, Vector512.LoadUnsafe(ref xs, i));
+                lanes = Vector512.MaxNative(lanes, Vector512.LoadUnsafe(ref xs, i));
             }
-            var halves = Vector256.Max(lanes.GetLower(), lanes.GetUpper());
-            max = Math.Max(max, HorizontalMax(Vector128.Max(halves.GetLower(), halves.GetUpper())));
+            var halves = Vector256.MaxNative(lanes.GetLower(), lanes.GetUpper());
+            max = Math.Max(max, HorizontalMax(Vector128.MaxNative(halves.GetLower(), halves.GetUpper())));
         }
         if (width >= 256 && length - i >= 8)
         {
             var lanes = Vector256.Create(float.NegativeInfinity);
             for (; i + 8 <= length; i += 8)
             {
-                lanes = Vector256.Max(lanes, Vector256.LoadUnsafe(ref xs, i));
+                lanes = Vector256.MaxNative(lanes, Vector256.LoadUnsafe(ref xs, i));
             }
-            max = Math.Max(max, HorizontalMax(Vector128.Max(lanes.GetLower(), lanes.GetUpper())));
+            max = Math.Max(max, HorizontalMax(Vector128.MaxNative(lanes.GetLower(), lanes.GetUpper())));
         }
         if (width >= 128 && length - i >= 4)
         {
             var lanes = Vector128.Create(float.NegativeInfinity);
             for (; i + 4 <= length; i += 4)
             {
-                lanes = Vector128.Max(lanes, Vector128.LoadUnsafe(ref xs, i));
+                lanes = Vector128.MaxNative(lanes, Vector128.LoadUnsafe(ref xs, i));
             }
             max = Math.Max(max, HorizontalMax(lanes));
         }
