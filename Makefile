@@ -1,24 +1,31 @@
-# NanoLlm: build, test, lint, train, chat, bench. Run from the repository root.
+# NanoLlm: build, test, lint, train, chat, bench, data, shakespeare, parity. Run from the repository root.
+# The system Python, where Debian's python3-torch lives (another python3 may come first on PATH).
+PYTHON        ?= /usr/bin/python3
 DOTNET        ?= dotnet
 CONFIGURATION ?= Release
 CONFIG        ?= configs/bigram.toml
 PROMPT        ?=
+RESUME        ?=
 BENCH         ?=
-# Tiny Shakespeare for the benchmarks (and later the tests): a path to tinyshakespeare.txt.
-DATA_SOURCE   ?= data/tinyshakespeare.txt
+# Tiny Shakespeare lives at DATA (make data puts it there). DATA_SOURCE, when given, is a local copy to take it
+# from instead of the network; the tests and benchmarks read it from DATA_SOURCE, or from DATA when unset.
+DATA          ?= data/tinyshakespeare.txt
+DATA_SOURCE   ?=
+TINYSHAKESPEARE = $(abspath $(or $(DATA_SOURCE),$(DATA)))
 
 BIN_TRAIN = src/NanoLlm.Train/bin/$(CONFIGURATION)/net10.0/NanoLlm.Train.dll
 BIN_CHAT  = src/NanoLlm.Chat/bin/$(CONFIGURATION)/net10.0/NanoLlm.Chat.dll
+BIN_BENCH = bench/NanoLlm.Bench/bin/$(CONFIGURATION)/net10.0/NanoLlm.Bench.dll
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test lint format train chat bench bench-kernels bench-openblas
+.PHONY: build test lint format train chat bench bench-kernels bench-openblas data shakespeare parity
 
 build:
 	$(BUILD) NanoLlm.slnx
 
 # Results go to TestResults/ as TRX files too, so CI can count them.
 test:
-	$(DOTNET) test NanoLlm.slnx --nologo -c $(CONFIGURATION) --logger "trx" --logger "console;verbosity=minimal" --results-directory TestResults
+	NANOLLM_TINYSHAKESPEARE=$(TINYSHAKESPEARE) $(DOTNET) test NanoLlm.slnx --nologo -c $(CONFIGURATION) --logger "trx" --logger "console;verbosity=minimal" --results-directory TestResults
 
 lint:
 	$(DOTNET) format NanoLlm.slnx --verify-no-changes
@@ -29,7 +36,7 @@ format:
 
 train:
 	@$(BUILD) src/NanoLlm.Train >/dev/null || $(BUILD) src/NanoLlm.Train
-	$(DOTNET) $(BIN_TRAIN) $(CONFIG) $(ARGS)
+	$(DOTNET) $(BIN_TRAIN) $(CONFIG) $(if $(RESUME),--resume) $(ARGS)
 
 # With PROMPT set: one completion to stdout. Without: the terminal chat (Esc quits).
 chat:
@@ -43,7 +50,7 @@ endif
 # BENCH picks one group: BenchmarkDotNet arguments (BENCH='--filter *Bpe*') or the kernel table (BENCH='--kernels matmul',
 # '--kernels rows'). Without it: every BenchmarkDotNet benchmark, then the kernel table, which ends with the
 # MatMul/OpenBLAS summary line. OpenMP OpenBLAS reads its thread ceiling from OMP_NUM_THREADS; the table sets 1 and 2.
-BENCH_RUN = NANOLLM_TINYSHAKESPEARE=$(abspath $(DATA_SOURCE)) OMP_NUM_THREADS=$(OMP_NUM_THREADS) $(DOTNET) run -c Release --project bench/NanoLlm.Bench --
+BENCH_RUN = NANOLLM_TINYSHAKESPEARE=$(TINYSHAKESPEARE) OMP_NUM_THREADS=$(OMP_NUM_THREADS) $(DOTNET) run -c Release --project bench/NanoLlm.Bench --
 OMP_NUM_THREADS ?= 2
 
 bench:
@@ -61,3 +68,25 @@ bench-kernels:
 # The MatMul reference for bench-kernels (Debian's OpenMP build of OpenBLAS); the library never uses it.
 bench-openblas:
 	apt-get update && apt-get install -y libopenblas0-openmp
+
+# Tiny Shakespeare at $(DATA), checked against its SHA-256: copied from DATA_SOURCE or downloaded.
+data:
+	@bash tools/data/fetch-tinyshakespeare $(DATA) $(DATA_SOURCE)
+
+# The whole point: data, a GPT trained on Tiny Shakespeare, and a sample of what it writes.
+shakespeare: data
+	@$(MAKE) --no-print-directory train CONFIG=configs/shakespeare.toml
+	@$(MAKE) --no-print-directory chat CONFIG=configs/shakespeare.toml PROMPT="ROMEO:"
+
+# NanoLlm's GPT against its PyTorch twin (tools/reference): the same weights and batch, loss and logits within 1e-4,
+# gradients within 1e-3, for each positional/tied variant; then NanoLlm must read the weights files the twin wrote
+# as the same models. PARITY_THREADS sets torch's (OpenMP's) thread count.
+PARITY_DIR     ?= bin/parity
+PARITY_THREADS ?= 1
+parity:
+	@$(PYTHON) -c 'import torch' 2>/dev/null || { echo "make parity needs PyTorch for $(PYTHON): apt-get install python3-torch libopenblas0-openmp" >&2; exit 2; }
+	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
+	rm -rf $(PARITY_DIR)
+	$(DOTNET) $(BIN_BENCH) --parity $(PARITY_DIR)
+	OMP_NUM_THREADS=$(PARITY_THREADS) $(PYTHON) tools/reference/parity.py $(PARITY_DIR)
+	$(DOTNET) $(BIN_BENCH) --parity-check $(PARITY_DIR)

@@ -38,9 +38,8 @@ public static class Program
                 Console.Out.WriteLine();
                 return 0;
             }
-            var sampling = config.Sampling;
-            var status = $"{cortex.Model.Spec.Name} · {weightsPath} · temperature {sampling.Temperature} · max {sampling.MaxNewTokens} tokens";
-            ChatApp.Run($"NanoLlm chat · {commandLine.ConfigPath}", status, (text, cancellation) => cortex.Generate(text, sampling, cancellation));
+            var conversation = new ConversationChatModel(cortex.StartConversation(config.Sampling));
+            ChatApp.Run($"NanoLlm chat · {commandLine.ConfigPath}", $"{cortex.Model.Spec.Name} · {weightsPath}", conversation);
             return 0;
         }
         catch (Exception e) when (e is ConfigException or WeightsFileException)

@@ -5,32 +5,49 @@ using NanoLlm.Training;
 namespace NanoLlm.Train;
 
 /// <summary>
-/// <c>train CONFIG [--set section.key=value …] [--verbose]</c>: trains the model the run file describes and writes
-/// its weights. Progress goes to stderr, the one-line summary to stdout. Exit codes: 0 done, 2 bad usage, config or
-/// input, 1 anything unexpected.
+/// <c>train CONFIG [--resume] [--set section.key=value …] [--verbose]</c>: trains the model the run file describes
+/// and writes its weights, a checkpoint, a metrics CSV and a loss plot beside them. Progress goes to stderr, the
+/// one-line summary to stdout. Exit codes: 0 done (or stopped by Ctrl-C with a checkpoint), 2 bad usage, config or
+/// input, or a run that diverged, 1 anything unexpected.
 /// </summary>
 public static class Program
 {
-    private const string Usage = "train CONFIG [--set section.key=value ...] [--verbose]";
+    private const string Usage = "train CONFIG [--resume] [--set section.key=value ...] [--verbose]";
 
     public static int Main(string[] args)
     {
         var verbose = args.Contains("--verbose");
         try
         {
-            var commandLine = CommandLine.Parse(args, Usage);
+            var resume = args.Contains("--resume");
+            var commandLine = CommandLine.Parse([.. args.Where(a => a != "--resume")], Usage);
             var config = RunConfigLoader.Load(commandLine.ConfigPath, commandLine.Overrides);
             using var interrupt = new Interrupt();
             var reporter = ProgressReporter.Create(config);
-            var (_, summary) = reporter.Run(progress => Cortex.Train(config, progress, interrupt.Token));
+            TrainingSummary summary;
+            string csvPath, plotPath;
+            using (var metrics = new MetricsLog(config.Weights.Path, resume))
+            {
+                (_, summary) = reporter.Run(progress => Cortex.Train(
+                    config,
+                    p =>
+                    {
+                        metrics.Record(p);
+                        progress(p);
+                    },
+                    interrupt.Token,
+                    resume));
+                (csvPath, plotPath) = (metrics.CsvPath, metrics.PlotPath);
+            }
             if (summary.Interrupted)
             {
-                Console.Error.WriteLine($"interrupted at step {summary.Steps}: the weights trained so far are in {config.Weights.Path}");
+                Console.Error.WriteLine(
+                    $"interrupted at step {summary.Steps}: checkpoint {Checkpoint.PathFor(config.Weights.Path)} written; resume with make train CONFIG={commandLine.ConfigPath} RESUME=1");
             }
-            Console.Out.WriteLine(SummaryLine.Format(config, summary));
+            Console.Out.WriteLine(SummaryLine.Format(config, summary, csvPath, plotPath));
             return 0;
         }
-        catch (Exception e) when (e is ConfigException or WeightsFileException)
+        catch (Exception e) when (e is ConfigException or WeightsFileException or TrainingDivergedException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;

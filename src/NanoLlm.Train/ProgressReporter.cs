@@ -33,6 +33,9 @@ internal abstract class ProgressReporter
         return text + string.Create(CultureInfo.InvariantCulture, $" {progress.TokensPerSecond:F0} tok/s");
     }
 
+    // A sample's newlines would break the progress layout; ⏎ keeps its line structure visible.
+    protected static string OneLine(string sample) => sample.ReplaceLineEndings(" ⏎ ").Trim();
+
     private sealed class PlainLines(RunConfig config) : ProgressReporter
     {
         private static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
@@ -47,6 +50,10 @@ internal abstract class ProgressReporter
                 if (last || progress.Validation is not null || progress.Step == 1 || sinceLastLine.Elapsed >= Interval)
                 {
                     Console.Error.WriteLine(Describe(progress, progress.Training, progress.Validation));
+                    if (progress.Sample is { } sample)
+                    {
+                        Console.Error.WriteLine($"sample: {OneLine(sample)}");
+                    }
                     sinceLastLine.Restart();
                 }
             });
@@ -72,6 +79,10 @@ internal abstract class ProgressReporter
                         task.MaxValue = progress.TotalSteps;
                         task.Value = progress.Step;
                         task.Description = Markup.Escape(Describe(progress, lastTraining, lastValidation));
+                        if (progress.Sample is { } sample)
+                        {
+                            console.MarkupLine($"[grey]step {progress.Step} sample:[/] {Markup.Escape(OneLine(sample))}");
+                        }
                     });
                 });
         }

@@ -7,7 +7,7 @@ namespace NanoLlm.Train;
 /// <summary>The last line on stdout: <c>key=value</c> pairs that scripts parse.</summary>
 internal static class SummaryLine
 {
-    public static string Format(RunConfig config, TrainingSummary summary)
+    public static string Format(RunConfig config, TrainingSummary summary, string metricsPath, string plotPath)
     {
         var parts = new List<string>
         {
@@ -24,6 +24,8 @@ internal static class SummaryLine
         parts.Add(Invariant($"tokens_per_s={summary.TokensPerSecond:F0}"));
         parts.Add(Invariant($"seconds={summary.Elapsed.TotalSeconds:F1}"));
         parts.Add($"weights={config.Weights.Path}");
+        parts.Add($"metrics={metricsPath}");
+        parts.Add($"plot={plotPath}");
         return string.Join(' ', parts);
     }
 

@@ -57,6 +57,32 @@ public sealed class ChatProgramTests : IDisposable
     }
 
     [Fact]
+    public void Prompt_mode_takes_sampling_settings_from_set_flags_and_prints_the_same_text_for_the_same_seed()
+    {
+        Assert.Equal(0, ProgramRunner.Train(_folder.Path, "run.toml").ExitCode);
+        string[] hot = ["--prompt", "a", "--set", "sampling.temperature=3", "--set", "sampling.max_new_tokens=40", "--set", "sampling.seed=5"];
+
+        // top_k = 1 keeps only the most likely token, so even at temperature 3 the completion is the greedy one.
+        var topOne = ProgramRunner.Chat(_folder.Path, ["run.toml", .. hot, "--set", "sampling.top_k=1"]);
+        var first = ProgramRunner.Chat(_folder.Path, ["run.toml", .. hot]);
+        var second = ProgramRunner.Chat(_folder.Path, ["run.toml", .. hot]);
+
+        Assert.True(topOne.ExitCode == 0, topOne.StandardError);
+        Assert.Equal("bcdefghabcdefghabcdefghabcdefghabcdefgha", topOne.StandardOutput.TrimEnd('\n'));
+        Assert.NotEqual(topOne.StandardOutput, first.StandardOutput);
+        Assert.Equal(first.StandardOutput, second.StandardOutput);
+    }
+
+    [Fact]
+    public void A_sampling_value_out_of_range_exits_2_naming_the_setting()
+    {
+        var result = ProgramRunner.Chat(_folder.Path, "run.toml", "--prompt", "a", "--set", "sampling.top_p=2");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal("error: --set sampling.top_p=2: [sampling] top_p: 2 is out of range: use a number greater than 0 and at most 1", result.StandardError.Trim());
+    }
+
+    [Fact]
     public void Missing_weights_exit_2_and_say_how_to_train_them()
     {
         var result = ProgramRunner.Chat(_folder.Path, "run.toml", "--prompt", "a");

@@ -14,7 +14,29 @@ public static class ProgramRunner
 
     public static Result Chat(string workingDirectory, params string[] args) => Run("NanoLlm.Chat", workingDirectory, args);
 
+    /// <summary>Starts the train program without waiting, for tests that signal it while it runs.</summary>
+    public static Process StartTrain(string workingDirectory, params string[] args)
+    {
+        var process = Process.Start(StartInfo("NanoLlm.Train", workingDirectory, args))!;
+        process.StandardInput.Close();
+        return process;
+    }
+
     private static Result Run(string program, string workingDirectory, string[] args)
+    {
+        using var process = Process.Start(StartInfo(program, workingDirectory, args))!;
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"{program} {string.Join(' ', args)} did not finish within 2 minutes");
+        }
+        return new Result(process.ExitCode, output.Result, error.Result);
+    }
+
+    private static ProcessStartInfo StartInfo(string program, string workingDirectory, string[] args)
     {
         var configuration = typeof(ProgramRunner).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
         var dll = Path.Combine(RepositoryRoot, "src", program, "bin", configuration, "net10.0", program + ".dll");
@@ -32,16 +54,7 @@ public static class ProgramRunner
         {
             start.ArgumentList.Add(arg);
         }
-        using var process = Process.Start(start)!;
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"{program} {string.Join(' ', args)} did not finish within 2 minutes");
-        }
-        return new Result(process.ExitCode, output.Result, error.Result);
+        return start;
     }
 
     private static string FindRepositoryRoot()

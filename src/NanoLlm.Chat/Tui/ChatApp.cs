@@ -9,10 +9,10 @@ public static class ChatApp
     /// Shows <see cref="ChatWindow"/> until the user quits with Esc. Disposing the application (after the window)
     /// leaves the alternate screen and restores the terminal, also when the chat fails.
     /// </summary>
-    public static void Run(string title, string status, Func<string, CancellationToken, IEnumerable<string>> generate)
+    public static void Run(string title, string description, IChatModel model)
     {
         using var app = Application.Create().Init();
-        using var window = new ChatWindow(title, status, generate);
+        using var window = new ChatWindow(title, description, model);
         app.Run(window);
     }
 }

@@ -11,6 +11,7 @@ public sealed class ChatSession : IDisposable
 {
     private const string UserLabel = "you: ";
     private const string ModelLabel = "model: ";
+    private const string ChatLabel = "chat: ";
     private const string StoppedMark = " [stopped]";
 
     private readonly StringBuilder _transcript = new();
@@ -33,14 +34,26 @@ public sealed class ChatSession : IDisposable
         {
             return false;
         }
-        if (_transcript.Length > 0)
-        {
-            _transcript.Append('\n');
-        }
+        StartParagraph();
         _transcript.Append(UserLabel).Append(prompt).Append('\n').Append(ModelLabel);
         _cancellation = new CancellationTokenSource();
         cancellation = _cancellation.Token;
         State = ChatState.Generating;
+        return true;
+    }
+
+    /// <summary>
+    /// Records a slash command the chat carried out (or refused) with its answer, as an exchange of its own. Commands
+    /// wait for a running completion to end, so this is refused (false) while one runs.
+    /// </summary>
+    public bool TryAnswerCommand(string command, string answer)
+    {
+        if (IsBusy)
+        {
+            return false;
+        }
+        StartParagraph();
+        _transcript.Append(UserLabel).Append(command).Append('\n').Append(ChatLabel).Append(answer).Append('\n');
         return true;
     }
 
@@ -89,6 +102,14 @@ public sealed class ChatSession : IDisposable
         _cancellation!.Dispose();
         _cancellation = null;
         State = ChatState.Idle;
+    }
+
+    private void StartParagraph()
+    {
+        if (_transcript.Length > 0)
+        {
+            _transcript.Append('\n');
+        }
     }
 
     private void EnsureBusy()

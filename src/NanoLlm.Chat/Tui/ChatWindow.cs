@@ -7,8 +7,9 @@ using Terminal.Gui.Views;
 namespace NanoLlm.Chat.Tui;
 
 /// <summary>
-/// The chat screen: the transcript above, the prompt line and the status line below. Enter sends the prompt and
-/// streams the completion in from a background task; Esc stops a running completion, or quits when there is none.
+/// The chat screen: the transcript above; below it the prompt line, the sampling settings in use, and a status line.
+/// Enter sends the prompt and streams the completion in from a background task, or carries out a slash command between
+/// completions; Esc stops a running completion, or quits when there is none.
 /// </summary>
 public sealed class ChatWindow : Window
 {
@@ -17,11 +18,12 @@ public sealed class ChatWindow : Window
     /// <summary>How long closing the window waits for a stopped completion to hand back its thread.</summary>
     private static readonly TimeSpan GenerationShutdownTimeout = TimeSpan.FromSeconds(5);
 
-    private readonly Func<string, CancellationToken, IEnumerable<string>> _generate;
-    private readonly string _status;
+    private readonly IChatModel _model;
+    private readonly string _description;
     private readonly ChatSession _session = new();
     private readonly TranscriptView _transcript;
     private readonly TextField _input;
+    private readonly Label _settingsLine;
     private readonly Label _statusLine;
 
     // Pieces cross from the generating thread to the UI thread through this queue; _flushScheduled keeps at most one
@@ -30,22 +32,24 @@ public sealed class ChatWindow : Window
     private int _flushScheduled;
     private Task _generation = Task.CompletedTask;
 
-    public ChatWindow(string title, string status, Func<string, CancellationToken, IEnumerable<string>> generate)
+    /// <param name="description">What the status line says about the model, e.g. its name and weights file.</param>
+    public ChatWindow(string title, string description, IChatModel model)
     {
-        _generate = generate;
-        _status = status;
+        _model = model;
+        _description = description;
         Title = title;
 
-        _transcript = new TranscriptView { X = 0, Y = 0, Width = Dim.Fill(), Height = Dim.Fill(2) };
-        var promptLabel = new Label { Text = Prompt, X = 0, Y = Pos.AnchorEnd(2) };
-        _input = new TextField { X = Pos.Right(promptLabel), Y = Pos.AnchorEnd(2), Width = Dim.Fill() };
+        _transcript = new TranscriptView { X = 0, Y = 0, Width = Dim.Fill(), Height = Dim.Fill(3) };
+        var promptLabel = new Label { Text = Prompt, X = 0, Y = Pos.AnchorEnd(3) };
+        _input = new TextField { X = Pos.Right(promptLabel), Y = Pos.AnchorEnd(3), Width = Dim.Fill() };
+        _settingsLine = new Label { X = 0, Y = Pos.AnchorEnd(2), Width = Dim.Fill() };
         _statusLine = new Label { X = 0, Y = Pos.AnchorEnd(1), Width = Dim.Fill() };
         _input.Accepting += (_, args) =>
         {
             args.Handled = true;
             Send();
         };
-        Add(_transcript, promptLabel, _input, _statusLine);
+        Add(_transcript, promptLabel, _input, _settingsLine, _statusLine);
         ShowStatus();
     }
 
@@ -93,6 +97,11 @@ public sealed class ChatWindow : Window
     private void Send()
     {
         var prompt = _input.Text;
+        if (SlashCommand.IsCommand(prompt))
+        {
+            RunCommand(prompt.Trim());
+            return;
+        }
         if (App is not { } app || !_session.TryStartTurn(prompt, out var cancellation))
         {
             return;
@@ -104,13 +113,36 @@ public sealed class ChatWindow : Window
         _generation = Task.Run(() => Generate(app, prompt, cancellation), CancellationToken.None);
     }
 
+    /// <summary>Carries out a slash command between completions; while one runs, the command waits in the prompt line.</summary>
+    private void RunCommand(string line)
+    {
+        if (_session.IsBusy)
+        {
+            return;
+        }
+        var command = SlashCommand.Parse(line, _model.Settings);
+        if (command.Action == SlashCommandAction.ChangeSettings)
+        {
+            _model.Settings = command.Settings;
+        }
+        else if (command.Action == SlashCommandAction.Reset)
+        {
+            _model.Reset();
+        }
+        _session.TryAnswerCommand(line, command.Message);
+        _input.Text = string.Empty;
+        ShowTranscript();
+        _transcript.ScrollToEnd();
+        ShowStatus();
+    }
+
     /// <summary>Runs on a background thread: the generator may spend tens of milliseconds of CPU on each piece.</summary>
     private void Generate(IApplication app, string prompt, CancellationToken cancellation)
     {
         string? failure = null;
         try
         {
-            foreach (var piece in _generate(prompt, cancellation))
+            foreach (var piece in _model.Reply(prompt, cancellation))
             {
                 // A generator notices the token only when it next looks; drop what it made after Esc.
                 if (cancellation.IsCancellationRequested)
@@ -173,8 +205,9 @@ public sealed class ChatWindow : Window
         {
             ChatState.Generating => "generating… · Esc stops",
             ChatState.Stopping => "stopping…",
-            _ => "Enter sends · Esc quits",
+            _ => "Enter sends · /help · Esc quits",
         };
-        _statusLine.Text = $"{_status} │ {hint}";
+        _settingsLine.Text = SlashCommand.Describe(_model.Settings);
+        _statusLine.Text = $"{_description} │ {hint}";
     }
 }

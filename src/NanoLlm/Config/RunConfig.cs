@@ -62,6 +62,9 @@ public sealed record TrainingSettings(
     /// <summary>Clip the global gradient norm to this; 0 is off.</summary>
     public double GradClip { get; init; }
 
+    /// <summary>Write a checkpoint every this many steps (0: only at the end and when interrupted).</summary>
+    public int CheckpointInterval { get; init; }
+
     /// <summary>Micro-batches whose gradients are averaged into one step.</summary>
     public int GradAccumulationSteps { get; init; } = 1;
 }
@@ -71,5 +74,25 @@ public sealed record OptimizerSettings(double Beta1 = 0.9, double Beta2 = 0.95, 
 
 public sealed record WeightsSettings(string Path);
 
+/// <summary>
+/// How text is drawn from the model's logits; the defaults are the ones a run file gets for keys it leaves out.
+/// Each control at its "off" value leaves the distribution as it is.
+/// </summary>
 /// <param name="Temperature">0 picks the most likely token (greedy); higher values flatten the distribution.</param>
-public sealed record SamplingSettings(int MaxNewTokens, double Temperature, int Seed);
+/// <param name="TopK">Draw only among the k most likely tokens; 0 is off.</param>
+/// <param name="TopP">Draw only among the fewest most likely tokens whose probability reaches p (nucleus sampling); 1 is off.</param>
+/// <param name="RepetitionPenalty">Makes tokens already in the model's context window less likely (CTRL, Keskar et al. 2019); 1 is off.</param>
+/// <param name="Seed">Seeds the random stream: the same seed and prompt give the same text.</param>
+public sealed record SamplingSettings(
+    int MaxNewTokens = 200,
+    double Temperature = 1.0,
+    int TopK = 0,
+    double TopP = 1.0,
+    double RepetitionPenalty = 1.0,
+    int Seed = 1337)
+{
+    public const int MaxNewTokensLimit = 1_000_000;
+    public const double TemperatureLimit = 100;
+    public const int TopKLimit = ModelSettings.MaxVocabSize;
+    public const double RepetitionPenaltyLimit = 100;
+}

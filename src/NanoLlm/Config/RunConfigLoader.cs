@@ -32,10 +32,7 @@ public static class RunConfigLoader
         weights.RejectUnknownKeys();
 
         var sampling = Section(sections, path, "sampling");
-        var samplingSettings = new SamplingSettings(
-            MaxNewTokens: sampling.GetInt("max_new_tokens", 200, 1, 1_000_000),
-            Temperature: sampling.GetDouble("temperature", 1.0, 0, 100),
-            Seed: sampling.GetInt("seed", 1337, 0, int.MaxValue));
+        var samplingSettings = ReadSampling(sampling);
         sampling.RejectUnknownKeys();
 
         return new RunConfig(path, new ModelSettings(modelName, vocabSize, model), trainingSettings, weightsSettings, samplingSettings);
@@ -76,8 +73,21 @@ public static class RunConfigLoader
             MinLearningRate = training.GetDouble("min_learning_rate", learningRate / 10, 0, learningRate),
             DecaySteps = training.GetInt("decay_steps", 0, 0, int.MaxValue),
             GradClip = training.GetDouble("grad_clip", 0, 0, 1e6),
+            CheckpointInterval = training.GetInt("checkpoint_interval", 0, 0, int.MaxValue),
             GradAccumulationSteps = training.GetInt("grad_accumulation_steps", 1, 1, 1_000_000),
         };
+    }
+
+    private static SamplingSettings ReadSampling(SettingsSection sampling)
+    {
+        var defaults = new SamplingSettings();
+        return new SamplingSettings(
+            MaxNewTokens: sampling.GetInt("max_new_tokens", defaults.MaxNewTokens, 1, SamplingSettings.MaxNewTokensLimit),
+            Temperature: sampling.GetDouble("temperature", defaults.Temperature, 0, SamplingSettings.TemperatureLimit),
+            TopK: sampling.GetInt("top_k", defaults.TopK, 0, SamplingSettings.TopKLimit),
+            TopP: sampling.GetDouble("top_p", defaults.TopP, 0, 1, minExclusive: true),
+            RepetitionPenalty: sampling.GetDouble("repetition_penalty", defaults.RepetitionPenalty, 1, SamplingSettings.RepetitionPenaltyLimit),
+            Seed: sampling.GetInt("seed", defaults.Seed, 0, int.MaxValue));
     }
 
     private static SettingsSection Section(Dictionary<string, (string Origin, Dictionary<string, SettingValue> Values)> sections, string path, string name)

@@ -19,6 +19,7 @@ public sealed class AdamW : IOptimizer
         _settings = settings;
         FirstMoments = new float[parameterCount];
         SecondMoments = new float[parameterCount];
+        State = [new("adamw.m", FirstMoments), new("adamw.v", SecondMoments)];
     }
 
     /// <summary>m: the running mean of gradients.</summary>
@@ -28,15 +29,17 @@ public sealed class AdamW : IOptimizer
     public float[] SecondMoments { get; }
 
     /// <summary>Updates taken so far (t in the bias correction).</summary>
-    public int Step { get; set; }
+    public int UpdateCount { get; set; }
+
+    public IReadOnlyList<KeyValuePair<string, float[]>> State { get; }
 
     // m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  m̂ = m/(1−β₁ᵗ);  v̂ = v/(1−β₂ᵗ);  θ ← θ − η·λ·θ [decayed only] − η·m̂/(√v̂ + ε)
     public void Update(ParameterSet parameters, float learningRate)
     {
-        Step++;
+        UpdateCount++;
         var (beta1, beta2) = ((float)_settings.Beta1, (float)_settings.Beta2);
-        var correction1 = 1 - Math.Pow(_settings.Beta1, Step);
-        var correction2 = 1 - Math.Pow(_settings.Beta2, Step);
+        var correction1 = 1 - Math.Pow(_settings.Beta1, UpdateCount);
+        var correction2 = 1 - Math.Pow(_settings.Beta2, UpdateCount);
         // Folding the corrections into the step size: η·m̂/(√v̂+ε) = (η/c₁)·m / (√v/√c₂ + ε).
         var stepSize = (float)(learningRate / correction1);
         var inverseRootCorrection2 = (float)(1 / Math.Sqrt(correction2));

@@ -1,8 +1,6 @@
 using System.Globalization;
-using System.Text;
 using NanoLlm.Config;
 using NanoLlm.Model;
-using NanoLlm.Sampling;
 using NanoLlm.Storage;
 using NanoLlm.Tokenization;
 
@@ -32,83 +30,114 @@ public sealed class Cortex
     public Bpe Tokenizer { get; }
 
     /// <summary>
-    /// Reads the corpus, trains the tokenizer (when <c>vocab_size</c> &gt; 256) and the model, and writes the weights
-    /// to <c>[weights] path</c>. Cancelling stops after the current step; the weights trained so far are still written.
+    /// Reads the corpus, trains the tokenizer (when <c>vocab_size</c> &gt; 256) and the model. The weights file at
+    /// <c>[weights] path</c> always holds the weights with the best validation loss so far (the latest, without a
+    /// validation split); a checkpoint beside it (<see cref="Checkpoint.PathFor"/>) holds the latest state, written
+    /// every <c>checkpoint_interval</c> steps, at the end and when cancelled. <paramref name="resume"/> continues from
+    /// that checkpoint exactly. Cancelling stops after the current step.
     /// </summary>
-    public static (Cortex Cortex, TrainingSummary Summary) Train(RunConfig config, Action<TrainingProgress>? progress, CancellationToken cancellation)
+    /// <exception cref="TrainingDivergedException">The loss or gradients became NaN or infinite; nothing written before is touched.</exception>
+    public static (Cortex Cortex, TrainingSummary Summary) Train(
+        RunConfig config, Action<TrainingProgress>? progress, CancellationToken cancellation, bool resume = false)
     {
         var text = ReadCorpus(config);
-        var tokenizer = config.Model.VocabSize == Bpe.ByteLevel.VocabSize ? Bpe.ByteLevel : Bpe.Train(text, config.Model.VocabSize);
-        var model = ModelRegistry.Create(config.Model.Name, tokenizer.VocabSize, config.Model.Hyperparameters);
-        model.Initialize(new Random(config.Training.Seed));
+        var checkpointPath = Checkpoint.PathFor(config.Weights.Path);
+        Cortex cortex;
+        IOptimizer optimizer;
+        var (startStep, bestValidationLoss) = (0, double.PositiveInfinity);
+        if (resume)
+        {
+            var state = Checkpoint.Read(checkpointPath, config);
+            (cortex, startStep, bestValidationLoss) = (state.Cortex, state.Step, state.BestValidationLoss);
+            optimizer = Optimizers.Create(config.Training, cortex.Model.Parameters);
+            state.RestoreInto(optimizer);
+        }
+        else
+        {
+            var tokenizer = config.Model.VocabSize == Bpe.ByteLevel.VocabSize ? Bpe.ByteLevel : Bpe.Train(text, config.Model.VocabSize);
+            var model = ModelRegistry.Create(config.Model.Name, tokenizer.VocabSize, config.Model.Hyperparameters);
+            model.Initialize(new Random(config.Training.Seed));
+            cortex = new Cortex(model, tokenizer);
+            optimizer = Optimizers.Create(config.Training, model.Parameters);
+        }
 
-        var tokens = tokenizer.Encode(text);
-        var (train, validation) = TokenSplit.Split(tokens, BytesPerToken(tokenizer), config.Training.ValFraction);
+        var tokens = cortex.Tokenizer.Encode(text);
+        var (train, validation) = TokenSplit.Split(tokens, BytesPerToken(cortex.Tokenizer), config.Training.ValFraction);
         if (train.Length < 2)
         {
             throw new ConfigException($"{config.Path}: [training] corpus {config.Training.Corpus} is too short to train on: it needs at least two tokens");
         }
-        var trainer = new Trainer(model, Optimizers.Create(config.Training, model.Parameters), config.Training, train.Length);
-        var summary = trainer.Run(train, validation, progress, cancellation);
-
-        var cortex = new Cortex(model, tokenizer);
-        cortex.Save(config.Weights.Path);
-        return (cortex, summary);
-    }
-
-    /// <summary>Generates up to <c>max_new_tokens</c> after <paramref name="prompt"/>, yielding text as soon as it is whole UTF-8.</summary>
-    public IEnumerable<string> Generate(string prompt, SamplingSettings settings, CancellationToken cancellation = default)
-    {
-        var inference = Model.StartInference();
-        var sampler = new Sampler(settings, Tokenizer.VocabSize);
-        // An empty prompt starts from a newline, the most neutral context a text corpus offers.
-        var promptTokens = Tokenizer.Encode(prompt.Length == 0 ? "\n" : prompt);
-        var logits = new float[Tokenizer.VocabSize];
-        foreach (var token in promptTokens)
+        var trainer = new Trainer(cortex.Model, optimizer, config.Training, train.Length) { StartStep = startStep };
+        var sampleSettings = new SamplingSettings(MaxNewTokens: 120, Temperature: 0.8, Seed: config.Training.Seed);
+        var lastCheckpoint = resume ? startStep : 0;
+        var hooks = new TrainingHooks
         {
-            inference.Feed(token).CopyTo(logits);
-        }
-
-        var decoder = Encoding.UTF8.GetDecoder();
-        var characters = new char[Encoding.UTF8.GetMaxCharCount(64)];
-        for (var i = 0; i < settings.MaxNewTokens && !cancellation.IsCancellationRequested; i++)
-        {
-            var next = sampler.Next(logits);
-            var piece = Decode(decoder, Tokenizer.TokenBytes(next), ref characters, flush: false);
-            if (piece.Length > 0)
+            Progress = progress,
+            Evaluated = (_, evaluation) =>
             {
-                yield return piece;
-            }
-            inference.Feed(next).CopyTo(logits);
-        }
-        var tail = Decode(decoder, [], ref characters, flush: true);
-        if (tail.Length > 0)
-        {
-            yield return tail;
-        }
-    }
-
-    public void Save(string path)
-    {
-        var tensors = Model.Parameters.Parameters
-            .Select(p => new NamedTensor(p.Name, p.Shape, Model.Parameters.Values.AsMemory(p.Offset, p.Length)))
-            .ToList();
-        var metadata = new Dictionary<string, string>
-        {
-            ["format"] = FormatName,
-            ["format_version"] = FormatVersion,
-            ["model"] = Model.Spec.Name,
-            ["vocab_size"] = Model.Spec.VocabSize.ToString(CultureInfo.InvariantCulture),
-            ["hyperparameters"] = Model.Spec.Hyperparameters.ToJson(),
-            ["tokenizer"] = Tokenizer.ToMetadata(),
+                if (evaluation is null || evaluation.Value.Loss < bestValidationLoss)
+                {
+                    bestValidationLoss = evaluation?.Loss ?? bestValidationLoss;
+                    cortex.Save(config.Weights.Path);
+                }
+            },
+            Checkpoint = step =>
+            {
+                Checkpoint.Write(checkpointPath, cortex, optimizer, step, bestValidationLoss);
+                lastCheckpoint = step;
+            },
+            Sample = () => string.Concat(cortex.Generate(string.Empty, sampleSettings)),
         };
-        SafeTensors.Write(path, tensors, metadata);
+        try
+        {
+            return (cortex, trainer.Run(train, validation, hooks, cancellation));
+        }
+        catch (TrainingDivergedException e)
+        {
+            var kept = lastCheckpoint > 0
+                ? $"the checkpoint of step {lastCheckpoint} ({checkpointPath}) and the best weights ({config.Weights.Path}) are untouched"
+                : "nothing was written";
+            throw new TrainingDivergedException(
+                $"{config.Path}: {e.Message}: {kept}; lower [training] learning_rate or set grad_clip", e);
+        }
     }
 
-    /// <summary>Loads a weights file written by <see cref="Save"/>; anything wrong is a <see cref="WeightsFileException"/>.</summary>
-    public static Cortex Load(string path)
+    /// <summary>
+    /// One completion of <paramref name="prompt"/> in a conversation of its own, yielding text as soon as it is whole
+    /// UTF-8: the same settings and prompt give the same text every time.
+    /// </summary>
+    public IEnumerable<string> Generate(string prompt, SamplingSettings settings, CancellationToken cancellation = default) =>
+        StartConversation(settings).Reply(prompt, cancellation);
+
+    /// <summary>Opens turns of text with this model that keep its context and one random stream (the chat's model side).</summary>
+    public Conversation StartConversation(SamplingSettings settings) => new(Model, Tokenizer, settings);
+
+    public void Save(string path) => SafeTensors.Write(path, Tensors(), Metadata());
+
+    /// <summary>The model's parameters as named tensors, in declaration order.</summary>
+    internal List<NamedTensor> Tensors() =>
+        [.. Model.Parameters.Parameters.Select(p => new NamedTensor(p.Name, p.Shape, Model.Parameters.Values.AsMemory(p.Offset, p.Length)))];
+
+    /// <summary>What a weights file says about itself: format, model, hyperparameters and tokenizer.</summary>
+    internal Dictionary<string, string> Metadata() => new()
     {
-        var file = SafeTensors.Read(path);
+        ["format"] = FormatName,
+        ["format_version"] = FormatVersion,
+        ["model"] = Model.Spec.Name,
+        ["vocab_size"] = Model.Spec.VocabSize.ToString(CultureInfo.InvariantCulture),
+        ["hyperparameters"] = Model.Spec.Hyperparameters.ToJson(),
+        ["tokenizer"] = Tokenizer.ToMetadata(),
+    };
+
+    /// <summary>Loads a weights file written by <see cref="Save"/> (or a checkpoint); anything wrong is a <see cref="WeightsFileException"/>.</summary>
+    public static Cortex Load(string path) => FromFile(SafeTensors.Read(path), path);
+
+    /// <summary>
+    /// Rebuilds the model the file's metadata describes and fills its parameters, checking every tensor's name and
+    /// shape. Tensors under <see cref="Checkpoint.OptimizerPrefix"/> (a checkpoint's optimizer state) are not the model's.
+    /// </summary>
+    internal static Cortex FromFile(SafeTensorsFile file, string path)
+    {
         var metadata = file.Metadata;
         if (!metadata.TryGetValue("format", out var format) || format != FormatName)
         {
@@ -133,9 +162,10 @@ public sealed class Cortex
         }
 
         var expected = model.Parameters.Parameters;
-        if (file.Names.Count != expected.Count)
+        var modelTensors = file.Names.Count(n => !n.StartsWith(Checkpoint.OptimizerPrefix, StringComparison.Ordinal));
+        if (modelTensors != expected.Count)
         {
-            throw new WeightsFileException($"{path}: has {file.Names.Count} tensors, the {model.Spec.Name} model it describes has {expected.Count}");
+            throw new WeightsFileException($"{path}: has {modelTensors} tensors, the {model.Spec.Name} model it describes has {expected.Count}");
         }
         foreach (var parameter in expected)
         {
@@ -178,16 +208,5 @@ public sealed class Cortex
             lengths[token] = tokenizer.TokenBytes(token).Length;
         }
         return lengths;
-    }
-
-    private static string Decode(Decoder decoder, ReadOnlySpan<byte> bytes, ref char[] characters, bool flush)
-    {
-        var needed = decoder.GetCharCount(bytes, flush);
-        if (needed > characters.Length)
-        {
-            characters = new char[needed];
-        }
-        var count = decoder.GetChars(bytes, characters, flush);
-        return new string(characters, 0, count);
     }
 }

@@ -6,9 +6,14 @@ namespace NanoLlm.Training;
 /// <summary>Plain stochastic gradient descent.</summary>
 public sealed class Sgd : IOptimizer
 {
+    public int UpdateCount { get; set; }
+
+    public IReadOnlyList<KeyValuePair<string, float[]>> State => [];
+
     // θ ← θ − η·g
     public void Update(ParameterSet parameters, float learningRate)
     {
+        UpdateCount++;
         var values = parameters.Values.AsSpan();
         var grads = parameters.Grads.AsSpan();
         var step = new Vector<float>(-learningRate);

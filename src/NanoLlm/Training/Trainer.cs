@@ -43,14 +43,16 @@ public sealed class Trainer
         ? _settings.Steps
         : checked(_settings.Epochs * (int)Math.Ceiling((trainLength - 1) / (double)(_settings.BatchSize * _length * _settings.GradAccumulationSteps)));
 
-    public TrainingSummary Run(TokenSplit train, TokenSplit validation, Action<TrainingProgress>? progress, CancellationToken cancellation)
+    /// <summary>The step to start from: 0, or the step a resumed checkpoint was written at.</summary>
+    public int StartStep { get; init; }
+
+    public TrainingSummary Run(TokenSplit train, TokenSplit validation, TrainingHooks hooks, CancellationToken cancellation)
     {
-        var random = new Random(_settings.Seed);
         var totalSteps = TotalSteps(train.Length);
         var batchSize = _settings.BatchSize;
         var recentLosses = new float[LossWindow];
         var clock = Stopwatch.StartNew();
-        var step = 0;
+        var step = StartStep;
         Evaluation? lastValidation = null;
         var schedule = new LearningRateSchedule(_settings, totalSteps);
         var accumulation = _settings.GradAccumulationSteps;
@@ -63,6 +65,7 @@ public sealed class Trainer
             for (var micro = 0; micro < accumulation; micro++)
             {
                 // Random windows, as nanoGPT samples them: an epoch is a pass's worth of tokens, not a strict permutation.
+                var random = new StepRandom(_settings.Seed, ((long)step * accumulation) + micro);
                 for (var b = 0; b < batchSize; b++)
                 {
                     var start = random.Next(train.Length - _length);
@@ -76,26 +79,47 @@ public sealed class Trainer
                 ElementWise.Scale(parameters.Grads, 1f / accumulation);
             }
             var gradientNorm = _settings.GradClip > 0 ? GradientClipping.Clip(parameters, _settings.GradClip) : GradientClipping.GlobalNorm(parameters);
+            if (!float.IsFinite(loss) || !double.IsFinite(gradientNorm))
+            {
+                throw new TrainingDivergedException(step + 1, loss, gradientNorm);
+            }
             var learningRate = schedule.At(step);
             _optimizer.Update(parameters, (float)learningRate);
             recentLosses[step % LossWindow] = loss;
             step++;
 
             var evaluateNow = step == totalSteps || (_settings.EvalInterval > 0 && step % _settings.EvalInterval == 0);
-            Evaluation? validationNow = evaluateNow ? Evaluate(validation) : null;
-            Evaluation? trainingNow = evaluateNow ? Evaluate(train, Math.Max(EvaluationWindows(validation), _settings.BatchSize)) : null;
-            lastValidation = validationNow ?? lastValidation;
-            progress?.Invoke(new TrainingProgress(
-                step, totalSteps, loss, learningRate, gradientNorm, TokensPerSecond(step, clock.Elapsed), clock.Elapsed, trainingNow, validationNow));
+            Evaluation? validationNow = null, trainingNow = null;
+            string? sample = null;
+            if (evaluateNow)
+            {
+                validationNow = Evaluate(validation);
+                trainingNow = Evaluate(train, Math.Max(EvaluationWindows(validation), _settings.BatchSize));
+                lastValidation = validationNow ?? lastValidation;
+                hooks.Evaluated?.Invoke(step, validationNow);
+                sample = hooks.Sample?.Invoke();
+            }
+            hooks.Progress?.Invoke(new TrainingProgress(
+                step, totalSteps, loss, learningRate, gradientNorm, TokensPerSecond(step - StartStep, clock.Elapsed), clock.Elapsed, trainingNow, validationNow)
+            {
+                Sample = sample,
+            });
+            if (step == totalSteps || (_settings.CheckpointInterval > 0 && step % _settings.CheckpointInterval == 0))
+            {
+                hooks.Checkpoint?.Invoke(step);
+            }
         }
 
-        if (step < totalSteps && step > 0)
+        var interrupted = step < totalSteps;
+        if (interrupted && step > StartStep)
         {
             lastValidation = Evaluate(validation);
+            hooks.Evaluated?.Invoke(step, lastValidation);
+            hooks.Checkpoint?.Invoke(step);
         }
-        var window = Math.Min(step, LossWindow);
+        var window = Math.Min(step - StartStep, LossWindow);
         var meanLoss = window == 0 ? float.NaN : recentLosses.AsSpan(0, window).ToArray().Average();
-        return new TrainingSummary(step, meanLoss, lastValidation, TokensPerSecond(step, clock.Elapsed), clock.Elapsed, step < totalSteps);
+        return new TrainingSummary(step, meanLoss, lastValidation, TokensPerSecond(step - StartStep, clock.Elapsed), clock.Elapsed, interrupted);
     }
 
     /// <summary>

@@ -13,7 +13,11 @@ public readonly record struct TrainingProgress(
     double TokensPerSecond,
     TimeSpan Elapsed,
     Evaluation? Training,
-    Evaluation? Validation);
+    Evaluation? Validation)
+{
+    /// <summary>A short text the model generated, on the steps that evaluate (when the run asks for one).</summary>
+    public string? Sample { get; init; }
+}
 
 /// <param name="Loss">Mean training loss of the last steps (up to <see cref="Trainer.LossWindow"/>).</param>
 /// <param name="Validation">Null when the run holds out no validation split.</param>

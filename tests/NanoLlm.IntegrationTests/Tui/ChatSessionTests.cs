@@ -118,6 +118,29 @@ public sealed class ChatSessionTests : IDisposable
     }
 
     [Fact]
+    public void A_command_and_its_answer_form_an_exchange_of_their_own()
+    {
+        _session.TryStartTurn("a", out _);
+        _session.AppendPiece("b");
+        _session.FinishTurn();
+
+        Assert.True(_session.TryAnswerCommand("/temp 0.5", "temp 0.8 → 0.5"));
+
+        Assert.Equal("you: a\nmodel: b\n\nyou: /temp 0.5\nchat: temp 0.8 → 0.5\n", _session.Transcript);
+        Assert.Equal(ChatState.Idle, _session.State);
+    }
+
+    [Fact]
+    public void A_command_waits_for_the_running_completion()
+    {
+        _session.TryStartTurn("a", out _);
+
+        Assert.False(_session.TryAnswerCommand("/temp 0.5", "temp 0.8 → 0.5"));
+
+        Assert.Equal("you: a\nmodel: ", _session.Transcript);
+    }
+
+    [Fact]
     public void Pieces_and_endings_need_a_running_completion()
     {
         Assert.Throws<InvalidOperationException>(() => _session.AppendPiece("x"));

@@ -1,4 +1,5 @@
 using NanoLlm.Chat.Tui;
+using NanoLlm.Config;
 using Terminal.Gui.App;
 using Terminal.Gui.Drivers;
 using Terminal.Gui.Input;
@@ -40,7 +41,7 @@ public sealed class ChatWindowTests
         Assert.Equal("you: hello\nmodel: world!\n", transcript);
         Assert.Contains("you: hello", screens[0]);
         Assert.Contains("model: world!", screens[0]);
-        Assert.Contains("Enter sends · Esc quits", screens[0]);
+        Assert.Contains("Enter sends · /help · Esc quits", screens[0]);
     }
 
     [Fact]
@@ -107,7 +108,7 @@ public sealed class ChatWindowTests
         Assert.Equal("you: hi\nmodel: thinking [stopped]\n", transcript);
         Assert.Contains("generating… · Esc stops", screens[0]);
         Assert.Contains("model: thinking [stopped]", screens[1]);
-        Assert.Contains("Enter sends · Esc quits", screens[1]);
+        Assert.Contains("Enter sends · /help · Esc quits", screens[1]);
     }
 
     [Fact]
@@ -187,6 +188,125 @@ public sealed class ChatWindowTests
         Assert.True(generationSawCancellation);
     }
 
+    [Fact]
+    public void A_slash_command_changes_the_settings_shown_below_the_prompt_and_the_next_turn_uses_them()
+    {
+        var screens = new List<string>();
+        SamplingSettings? settingsOfTheTurn = null;
+        ScriptedChatModel model = null!;
+        model = new ScriptedChatModel(
+            (_, _) =>
+            {
+                settingsOfTheTurn = model.Settings;
+                return ["ok"];
+            },
+            new SamplingSettings(Temperature: 0.8));
+
+        var transcript = Run(
+            model,
+            CaptureScreen(screens),
+            Type("/temp 0.5"),
+            Press(Key.Enter),
+            Until(window => window.Session.Transcript.Contains("chat: ", StringComparison.Ordinal)),
+            CaptureScreen(screens),
+            Type("hi"),
+            Press(Key.Enter),
+            Until(window => window.Session.Transcript.EndsWith("ok\n", StringComparison.Ordinal)),
+            Press(Key.Esc));
+
+        Assert.Equal("you: /temp 0.5\nchat: temp 0.8 → 0.5\n\nyou: hi\nmodel: ok\n", transcript);
+        Assert.Equal(0.5, settingsOfTheTurn?.Temperature);
+        Assert.Contains("temp 0.8 · topk off", screens[0]);
+        Assert.Contains("temp 0.5 · topk off", screens[1]);
+        Assert.Contains("chat: temp 0.8 → 0.5", screens[1]);
+    }
+
+    [Fact]
+    public void A_bad_command_explains_itself_in_one_line_and_the_chat_goes_on()
+    {
+        var model = new ScriptedChatModel((_, _) => ["ok"]);
+
+        var transcript = Run(
+            model,
+            Type("/temp hot"),
+            Press(Key.Enter),
+            Type("/warp 9"),
+            Press(Key.Enter),
+            Type("hi"),
+            Press(Key.Enter),
+            Until(window => window.Session.Transcript.EndsWith("ok\n", StringComparison.Ordinal)),
+            Press(Key.Esc));
+
+        Assert.Equal(
+            "you: /temp hot\nchat: /temp hot: not a number; use e.g. /temp 0.8\n\n"
+            + "you: /warp 9\nchat: unknown command /warp: /help lists the commands\n\n"
+            + "you: hi\nmodel: ok\n",
+            transcript);
+        Assert.Equal(new SamplingSettings(), model.Settings);
+    }
+
+    [Fact]
+    public void Reset_starts_the_conversation_over_with_the_run_file_settings()
+    {
+        var screens = new List<string>();
+        var model = new ScriptedChatModel((_, _) => ["ok"], new SamplingSettings(Temperature: 0.8));
+
+        var transcript = Run(
+            model,
+            Type("/temp 0.3"),
+            Press(Key.Enter),
+            Type("/reset"),
+            Press(Key.Enter),
+            Until(window => window.Session.Transcript.Contains("forgot", StringComparison.Ordinal)),
+            CaptureScreen(screens),
+            Press(Key.Esc));
+
+        Assert.Equal(1, model.Resets);
+        Assert.EndsWith("you: /reset\nchat: forgot the conversation; the run file's settings are back\n", transcript);
+        Assert.Contains("temp 0.8 · topk off", screens[0]);
+    }
+
+    [Fact]
+    public void Help_lists_the_commands_in_the_transcript()
+    {
+        var transcript = Run(
+            (_, _) => [],
+            Type("/help"),
+            Press(Key.Enter),
+            Until(window => window.Session.Transcript.Contains("chat: ", StringComparison.Ordinal)),
+            Press(Key.Esc));
+
+        Assert.Equal($"you: /help\nchat: {SlashCommand.HelpText}\n", transcript);
+    }
+
+    [Fact]
+    public void A_command_typed_while_streaming_waits_in_the_prompt_line()
+    {
+        var screens = new List<string>();
+        var model = new ScriptedChatModel(Generate);
+
+        IEnumerable<string> Generate(string prompt, CancellationToken cancellation)
+        {
+            cancellation.WaitHandle.WaitOne(ScriptTimeout);
+            yield break;
+        }
+
+        Run(
+            model,
+            Type("one"),
+            Press(Key.Enter),
+            Until(window => window.Session.State == ChatState.Generating),
+            Type("/topk 5"),
+            Press(Key.Enter),
+            CaptureScreen(screens),
+            Press(Key.Esc),
+            Until(window => window.Session.State == ChatState.Idle),
+            Press(Key.Esc));
+
+        Assert.Equal(0, model.Settings.TopK);
+        Assert.Contains("> /topk 5", screens[0]);
+    }
+
     private static Step Type(string text) => (_, app) =>
     {
         foreach (var character in text)
@@ -210,11 +330,14 @@ public sealed class ChatWindowTests
         return true;
     };
 
+    private static string Run(Func<string, CancellationToken, IEnumerable<string>> reply, params Step[] script) =>
+        Run(new ScriptedChatModel(reply), script);
+
     /// <summary>Runs the chat until the script's last step has quit it; returns the final transcript.</summary>
-    private static string Run(Func<string, CancellationToken, IEnumerable<string>> generate, params Step[] script)
+    private static string Run(IChatModel model, params Step[] script)
     {
         using var app = Application.Create().Init(DriverRegistry.Names.ANSI);
-        using var window = new ChatWindow("test chat", "test model", generate);
+        using var window = new ChatWindow("test chat", "test model", model);
         var pending = new Queue<Step>(script);
         var timedOut = false;
         app.Iteration += (_, _) =>

@@ -161,6 +161,74 @@ public sealed class RunConfigLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Sampling_keys_left_out_are_off_and_the_rest_take_their_defaults()
+    {
+        var config = LoadText(BigramRun);
+
+        Assert.Equal(new SamplingSettings(MaxNewTokens: 200, Temperature: 1.0, TopK: 0, TopP: 1.0, RepetitionPenalty: 1.0, Seed: 1337), config.Sampling);
+    }
+
+    [Fact]
+    public void Every_sampling_key_is_read()
+    {
+        var config = LoadText(BigramRun + """
+
+            [sampling]
+            max_new_tokens = 300
+            temperature = 0.7
+            top_k = 40
+            top_p = 0.9
+            repetition_penalty = 1.2
+            seed = 7
+            """);
+
+        Assert.Equal(new SamplingSettings(MaxNewTokens: 300, Temperature: 0.7, TopK: 40, TopP: 0.9, RepetitionPenalty: 1.2, Seed: 7), config.Sampling);
+    }
+
+    [Fact]
+    public void Set_overrides_sampling_keys()
+    {
+        var config = LoadText(BigramRun, "sampling.top_k=40", "sampling.top_p=0.95", "sampling.repetition_penalty=1.1");
+
+        Assert.Equal((40, 0.95, 1.1), (config.Sampling.TopK, config.Sampling.TopP, config.Sampling.RepetitionPenalty));
+    }
+
+    [Theory]
+    [InlineData("temperature = -0.1", "temperature: -0.1 is out of range: use a number at least 0 and at most 100")]
+    [InlineData("top_k = -1", "top_k: -1 is out of range: use a whole number from 0 to 65536")]
+    [InlineData("top_p = 0", "top_p: 0 is out of range: use a number greater than 0 and at most 1")]
+    [InlineData("top_p = 1.5", "top_p: 1.5 is out of range: use a number greater than 0 and at most 1")]
+    [InlineData("repetition_penalty = 0.9", "repetition_penalty: 0.9 is out of range: use a number at least 1 and at most 100")]
+    [InlineData("max_new_tokens = 0", "max_new_tokens: 0 is out of range: use a whole number from 1 to 1000000")]
+    public void A_sampling_value_out_of_range_names_the_file_line_and_key(string line, string problem)
+    {
+        var message = LoadError(BigramRun + $"\n\n[sampling]\n{line}\n");
+
+        Assert.Equal($"{_folder.File("run.toml")}:14: [sampling] {problem}", message);
+    }
+
+    [Fact]
+    public void An_unknown_sampling_key_lists_the_sampling_keys()
+    {
+        var message = LoadError(BigramRun + "\n\n[sampling]\ntop_q = 0.9\n");
+
+        Assert.Equal(
+            $"{_folder.File("run.toml")}:14: unknown key [sampling] top_q: the keys of [sampling] here are max_new_tokens, repetition_penalty, seed, temperature, top_k, top_p",
+            message);
+    }
+
+    [Theory]
+    [InlineData("configs/bigram.toml")]
+    [InlineData("configs/mlp.toml")]
+    [InlineData("configs/gpt.toml")]
+    public void The_shipped_run_files_still_load(string runFile)
+    {
+        var config = RunConfigLoader.Load(Repository.PathOf(runFile));
+
+        Assert.Equal(0.8, config.Sampling.Temperature);
+    }
+
+    [Fact]
     public void Model_keys_other_than_name_and_vocab_size_are_left_for_the_model_to_read()
     {
         var config = LoadText(BigramRun.Replace("vocab_size = 256", "vocab_size = 256\ncontext_length = 8"));

@@ -69,7 +69,7 @@ public sealed class AdamWTests
             Assert.Equal(weight[i], parameters.Values[i], 1e-5);
             Assert.Equal(bias[i], parameters.Values[length + i], 1e-5);
         }
-        Assert.Equal(3, optimizer.Step);
+        Assert.Equal(3, optimizer.UpdateCount);
     }
 
     [Fact]

@@ -28,7 +28,7 @@ public sealed class TrainerTests
         var (train, validation) = Splits();
         var reports = new List<TrainingProgress>();
 
-        BigramTrainer(steps: 10, evalInterval: 4, train.Length).Run(train, validation, reports.Add, CancellationToken.None);
+        BigramTrainer(steps: 10, evalInterval: 4, train.Length).Run(train, validation, new TrainingHooks { Progress = reports.Add }, CancellationToken.None);
 
         Assert.Equal([4, 8, 10], reports.Where(r => r.Validation is not null).Select(r => r.Step));
         Assert.Equal([4, 8, 10], reports.Where(r => r.Training is not null).Select(r => r.Step));
@@ -44,7 +44,7 @@ public sealed class TrainerTests
         var (train, validation) = Splits();
         var reports = new List<TrainingProgress>();
 
-        BigramTrainer(steps: 60, evalInterval: 20, train.Length).Run(train, validation, reports.Add, CancellationToken.None);
+        BigramTrainer(steps: 60, evalInterval: 20, train.Length).Run(train, validation, new TrainingHooks { Progress = reports.Add }, CancellationToken.None);
 
         var evaluations = reports.Where(r => r.Training is not null).Select(r => r.Training!.Value.Loss).ToList();
         Assert.True(evaluations[^1] < evaluations[0], $"training loss went from {evaluations[0]:F3} to {evaluations[^1]:F3}");

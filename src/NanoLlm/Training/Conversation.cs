@@ -1,0 +1,103 @@
+using System.Text;
+using NanoLlm.Config;
+using NanoLlm.Model;
+using NanoLlm.Sampling;
+using NanoLlm.Tokenization;
+
+namespace NanoLlm.Training;
+
+/// <summary>
+/// Turns of text with one model: a single inference context and a single <see cref="Sampler"/> live across the turns.
+/// Each turn's prompt goes on a new line after the text so far (the model sees as much of it as its context length
+/// holds), and each turn draws on from the random stream where the last one stopped, so two turns never replay the
+/// same random numbers; the same seed and the same turns still give the same replies. One turn at a time; change
+/// <see cref="Settings"/> between turns.
+/// </summary>
+public sealed class Conversation
+{
+    private const string TurnSeparator = "\n";
+
+    private readonly Bpe _tokenizer;
+    private readonly IInference _inference;
+    private readonly SamplingSettings _startingSettings;
+    private readonly int _contextLength;
+    private readonly float[] _logits;
+    private Sampler _sampler;
+    private bool _hasContext;
+
+    internal Conversation(ILanguageModel model, Bpe tokenizer, SamplingSettings settings)
+    {
+        _tokenizer = tokenizer;
+        _inference = model.StartInference();
+        _startingSettings = settings;
+        _contextLength = model.Spec.ContextLength;
+        _logits = new float[model.Spec.VocabSize];
+        _sampler = new Sampler(settings, model.Spec.VocabSize, _contextLength);
+    }
+
+    /// <summary>The sampling controls for the next turn; a new seed restarts the random stream from it.</summary>
+    public SamplingSettings Settings
+    {
+        get => _sampler.Settings;
+        set => _sampler.Settings = value;
+    }
+
+    /// <summary>
+    /// Feeds <paramref name="prompt"/> and generates up to <c>max_new_tokens</c> after it, yielding text as soon as it
+    /// is whole UTF-8. Cancelling stops before the next token; what was generated stays in the context.
+    /// </summary>
+    public IEnumerable<string> Reply(string prompt, CancellationToken cancellation = default)
+    {
+        // An empty first prompt starts from a newline, the most neutral context a text corpus offers.
+        var text = _hasContext ? TurnSeparator + prompt : prompt.Length == 0 ? TurnSeparator : prompt;
+        foreach (var token in _tokenizer.Encode(text))
+        {
+            Feed(token);
+        }
+        _hasContext = true;
+
+        var decoder = Encoding.UTF8.GetDecoder();
+        var characters = new char[Encoding.UTF8.GetMaxCharCount(64)];
+        var maxNewTokens = Settings.MaxNewTokens;
+        for (var i = 0; i < maxNewTokens && !cancellation.IsCancellationRequested; i++)
+        {
+            var next = _sampler.Next(_logits);
+            Feed(next);
+            var piece = Decode(decoder, _tokenizer.TokenBytes(next), ref characters, flush: false);
+            if (piece.Length > 0)
+            {
+                yield return piece;
+            }
+        }
+        var tail = Decode(decoder, [], ref characters, flush: true);
+        if (tail.Length > 0)
+        {
+            yield return tail;
+        }
+    }
+
+    /// <summary>Starts over: forgets the context and goes back to the settings and random stream the conversation began with.</summary>
+    public void Reset()
+    {
+        _inference.Reset();
+        _sampler = new Sampler(_startingSettings, _logits.Length, _contextLength);
+        _hasContext = false;
+    }
+
+    private void Feed(int token)
+    {
+        _inference.Feed(token).CopyTo(_logits);
+        _sampler.Append(token);
+    }
+
+    private static string Decode(Decoder decoder, ReadOnlySpan<byte> bytes, ref char[] characters, bool flush)
+    {
+        var needed = decoder.GetCharCount(bytes, flush);
+        if (needed > characters.Length)
+        {
+            characters = new char[needed];
+        }
+        var count = decoder.GetChars(bytes, characters, flush);
+        return new string(characters, 0, count);
+    }
+}

@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using NanoLlm.Training;
+
+namespace NanoLlm.IntegrationTests;
+
+/// <summary>What a user expects around a training run: metrics, plot, Ctrl-C, resume, divergence.</summary>
+public sealed class TrainingRunTests : IDisposable
+{
+    private const string TinyGpt = """
+        [model]
+        name = "gpt"
+        context_length = 16
+        embedding_size = 16
+        layers = 1
+        heads = 2
+
+        [training]
+        corpus = "corpus.txt"
+        steps = 30
+        batch_size = 4
+        optimizer = "adamw"
+        learning_rate = 3e-3
+        eval_interval = 10
+
+        [weights]
+        path = "out/tiny.weights"
+        """;
+
+    private readonly TempFolder _folder = new();
+
+    public TrainingRunTests()
+    {
+        _folder.Write("corpus.txt", string.Concat(Enumerable.Repeat("To be, or not to be, that is the question. ", 60)));
+        _folder.Write("run.toml", TinyGpt);
+    }
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public void A_run_writes_a_metrics_csv_and_a_loss_plot_and_names_them()
+    {
+        var result = ProgramRunner.Train(_folder.Path, "run.toml");
+
+        Assert.True(result.ExitCode == 0, result.StandardError);
+        Assert.EndsWith("metrics=out/tiny.weights.metrics.csv plot=out/tiny.weights.loss.png", result.StandardOutput.TrimEnd());
+        var rows = File.ReadAllLines(Path.Combine(_folder.Path, "out/tiny.weights.metrics.csv"));
+        Assert.Equal("step,elapsed_s,loss,train_loss,val_loss,val_bpb,learning_rate,grad_norm,tokens_per_s", rows[0]);
+        Assert.Equal(31, rows.Length);
+        Assert.Equal(9, rows[10].Split(',').Length);
+        Assert.NotEqual(string.Empty, rows[10].Split(',')[4]);
+        var png = File.ReadAllBytes(Path.Combine(_folder.Path, "out/tiny.weights.loss.png"));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }, png[..8]);
+    }
+
+    [Fact]
+    public async Task Ctrl_c_writes_a_checkpoint_exits_0_and_resume_finishes_the_run()
+    {
+        _folder.Write("long.toml", TinyGpt.Replace("steps = 30", "steps = 100000", StringComparison.Ordinal));
+        using var process = ProgramRunner.StartTrain(_folder.Path, "long.toml");
+        var error = new System.Text.StringBuilder();
+        var started = new TaskCompletionSource();
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (error)
+            {
+                error.AppendLine(e.Data);
+            }
+            if (e.Data?.StartsWith("step ", StringComparison.Ordinal) == true)
+            {
+                started.TrySetResult();
+            }
+        };
+        process.BeginErrorReadLine();
+        var output = process.StandardOutput.ReadToEndAsync();
+        await started.Task.WaitAsync(TimeSpan.FromMinutes(1));
+
+        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            kill.WaitForExit();
+        }
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(0, process.ExitCode);
+        lock (error)
+        {
+            Assert.Contains("resume with make train CONFIG=long.toml RESUME=1", error.ToString());
+        }
+        Assert.StartsWith("trained model=gpt", await output);
+        Assert.True(File.Exists(Path.Combine(_folder.Path, Checkpoint.PathFor("out/tiny.weights"))));
+        var resumed = ProgramRunner.Train(_folder.Path, "long.toml", "--resume", "--set", "training.steps=60");
+        Assert.True(resumed.ExitCode == 0, resumed.StandardError);
+        Assert.Contains("steps=60", resumed.StandardOutput);
+    }
+
+    [Fact]
+    public void A_diverging_run_exits_2_naming_the_step()
+    {
+        var result = ProgramRunner.Train(
+            _folder.Path, "run.toml", "--set", "training.optimizer=sgd", "--set", "training.learning_rate=1000", "--set", "training.steps=300");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Matches(@"error: run\.toml: training diverged at step \d+", result.StandardError);
+        Assert.DoesNotContain("   at ", result.StandardError);
+    }
+}

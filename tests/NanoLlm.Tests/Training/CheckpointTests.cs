@@ -1,0 +1,115 @@
+using NanoLlm.Config;
+using NanoLlm.Storage;
+using NanoLlm.Tests.Support;
+using NanoLlm.Training;
+
+namespace NanoLlm.Tests.Training;
+
+public sealed class CheckpointTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private RunConfig TinyGpt(string weights, params string[] overrides)
+    {
+        string[] settings =
+        [
+            $"training.corpus={Repository.PathOf("configs/corpus.txt")}", $"weights.path={_folder.File(weights)}",
+            "model.context_length=16", "model.embedding_size=16", "model.layers=1", "model.heads=2",
+            "training.steps=24", "training.batch_size=4", "training.eval_interval=8", "training.checkpoint_interval=8",
+        ];
+        return RunConfigLoader.Load(Repository.PathOf("configs/gpt.toml"), [.. settings, .. overrides]);
+    }
+
+    [Fact]
+    public void A_run_stopped_and_resumed_ends_with_the_same_weights_as_an_uninterrupted_one()
+    {
+        var (uninterrupted, _) = Cortex.Train(TinyGpt("straight.weights"), null, CancellationToken.None);
+
+        using var stop = new CancellationTokenSource();
+        var (_, first) = Cortex.Train(TinyGpt("stopped.weights"), p =>
+        {
+            if (p.Step == 10)
+            {
+                stop.Cancel();
+            }
+        }, stop.Token);
+        var (resumed, second) = Cortex.Train(TinyGpt("stopped.weights"), null, CancellationToken.None, resume: true);
+
+        Assert.True(first.Interrupted);
+        Assert.Equal(10, first.Steps);
+        Assert.Equal(24, second.Steps);
+        Assert.Equal(uninterrupted.Model.Parameters.Values, resumed.Model.Parameters.Values);
+    }
+
+    [Fact]
+    public void A_checkpoint_holds_the_step_and_the_optimizer_state_and_opens_in_chat()
+    {
+        Cortex.Train(TinyGpt("model.weights", "training.steps=8"), null, CancellationToken.None);
+
+        var path = Checkpoint.PathFor(_folder.File("model.weights"));
+        var file = SafeTensors.Read(path);
+
+        Assert.Equal("8", file.Metadata["checkpoint_step"]);
+        Assert.Equal("8", file.Metadata["optimizer_step"]);
+        Assert.Contains("optimizer.adamw.m", file.Names);
+        Assert.Contains("optimizer.adamw.v", file.Names);
+        Assert.Equal("gpt", Cortex.Load(path).Model.Spec.Name);
+    }
+
+    [Fact]
+    public void Resuming_without_a_checkpoint_says_how_to_start()
+    {
+        var message = Assert.Throws<ConfigException>(() => Cortex.Train(TinyGpt("none.weights"), null, CancellationToken.None, resume: true)).Message;
+
+        Assert.Contains("no checkpoint to resume from", message);
+    }
+
+    [Fact]
+    public void Resuming_with_a_different_model_is_refused()
+    {
+        Cortex.Train(TinyGpt("model.weights", "training.steps=8"), null, CancellationToken.None);
+
+        var message = Assert.Throws<ConfigException>(
+            () => Cortex.Train(TinyGpt("model.weights", "model.layers=2"), null, CancellationToken.None, resume: true)).Message;
+
+        Assert.Contains("[model] differs from the checkpoint", message);
+    }
+
+    [Fact]
+    public void A_diverging_run_stops_naming_the_step_and_leaves_the_last_checkpoint_untouched()
+    {
+        var config = TinyGpt("model.weights", "training.optimizer=sgd", "training.learning_rate=1000", "training.grad_clip=0", "training.steps=200");
+
+        var message = Assert.Throws<TrainingDivergedException>(() => Cortex.Train(config, null, CancellationToken.None)).Message;
+
+        Assert.Matches(@"training diverged at step \d+", message);
+        Assert.Contains("lower [training] learning_rate", message);
+        if (File.Exists(_folder.File("model.weights")))
+        {
+            Assert.All(Cortex.Load(_folder.File("model.weights")).Model.Parameters.Values, v => Assert.True(float.IsFinite(v)));
+        }
+    }
+
+    [Fact]
+    public void The_weights_file_keeps_the_best_validation_weights()
+    {
+        // A rate high enough that later evaluations are worse than an early one.
+        var config = TinyGpt("model.weights", "training.learning_rate=0.5", "training.lr_schedule=constant", "training.warmup_steps=0");
+        var validations = new List<(int Step, double Loss)>();
+        Cortex.Train(config, p =>
+        {
+            if (p.Validation is { } v)
+            {
+                validations.Add((p.Step, v.Loss));
+            }
+        }, CancellationToken.None);
+
+        var best = validations.MinBy(v => v.Loss);
+        var checkpoint = Cortex.Load(Checkpoint.PathFor(_folder.File("model.weights")));
+        var weights = Cortex.Load(_folder.File("model.weights"));
+
+        Assert.Equal(best.Step == 24, weights.Model.Parameters.Values.SequenceEqual(checkpoint.Model.Parameters.Values));
+    }
+}
