@@ -87,7 +87,7 @@ public static unsafe class CrossEntropy
         fixed (float* lp = logits)
         fixed (double* losses = _rowLosses)
         {
-            var job = new Job { Dlogits = dlogits, Logits = lp, Targets = targets, Tokens = tokens, Losses = losses, Rows = rows, Cols = cols };
+            var job = new Job { Dlogits = dlogits, Logits = lp, Targets = targets, Tokens = tokens, Losses = losses, Rows = rows, Cols = cols, Width = KernelSettings.VectorWidth };
             ParallelRows.For(rows, cols * 4L, &Rows, &job);
             double loss = 0;
             for (var r = 0; r < rows; r++)
@@ -109,17 +109,17 @@ public static unsafe class CrossEntropy
             var offset = (long)r * cols;
             var row = new ReadOnlySpan<float>(job->Logits + offset, cols);
             var target = job->Targets != null ? job->Targets[r] : job->Tokens[r];
-            var max = VectorLoops.Max(row);
+            var max = VectorLoops.Max(job->Width, row);
             float sum;
             if (job->Dlogits == null)
             {
-                sum = VectorLoops.Sum(row, new Softmax.ExpMinus(max));
+                sum = VectorLoops.Sum(job->Width, row, new Softmax.ExpMinus(max));
             }
             else
             {
                 var gradient = new Span<float>(job->Dlogits + offset, cols);
-                sum = VectorLoops.MapAndSum(row, gradient, new Softmax.ExpMinus(max));
-                VectorLoops.Map(gradient, gradient, new Softmax.Times(share / sum));
+                sum = VectorLoops.MapAndSum(job->Width, row, gradient, new Softmax.ExpMinus(max));
+                VectorLoops.Map(job->Width, gradient, gradient, new Softmax.Times(share / sum));
                 gradient[target] -= share;
             }
             job->Losses[r] = Math.Log(sum) - (row[target] - max);
@@ -135,5 +135,6 @@ public static unsafe class CrossEntropy
         public double* Losses;
         public int Rows;
         public int Cols;
+        public int Width;
     }
 }

@@ -11,7 +11,7 @@ public static class ElementWise
     public static void Add(Span<float> y, ReadOnlySpan<float> x)
     {
         CheckSameLength(y.Length, x.Length);
-        VectorLoops.Map(y, x, y, default(AddOperator));
+        VectorLoops.Map(KernelSettings.VectorWidth, y, x, y, default(AddOperator));
     }
 
     // z = x + y
@@ -19,7 +19,7 @@ public static class ElementWise
     {
         CheckSameLength(z.Length, x.Length);
         CheckSameLength(z.Length, y.Length);
-        VectorLoops.Map(x, y, z, default(AddOperator));
+        VectorLoops.Map(KernelSettings.VectorWidth, x, y, z, default(AddOperator));
     }
 
     // z = x ⊙ y
@@ -27,24 +27,24 @@ public static class ElementWise
     {
         CheckSameLength(z.Length, x.Length);
         CheckSameLength(z.Length, y.Length);
-        VectorLoops.Map(x, y, z, default(MultiplyOperator));
+        VectorLoops.Map(KernelSettings.VectorWidth, x, y, z, default(MultiplyOperator));
     }
 
     // y = α·y
-    public static void Scale(Span<float> y, float alpha) => VectorLoops.Map(y, y, new ScaleOperator(alpha));
+    public static void Scale(Span<float> y, float alpha) => VectorLoops.Map(KernelSettings.VectorWidth, y, y, new ScaleOperator(alpha));
 
     // y += α·x
     public static void Axpy(Span<float> y, float alpha, ReadOnlySpan<float> x)
     {
         CheckSameLength(y.Length, x.Length);
-        VectorLoops.Map(x, y, y, new AxpyOperator(alpha));
+        VectorLoops.Map(KernelSettings.VectorWidth, x, y, y, new AxpyOperator(alpha));
     }
 
     // Σ x·y
     public static float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
         CheckSameLength(x.Length, y.Length);
-        return VectorLoops.Dot(x, y);
+        return VectorLoops.Dot(KernelSettings.VectorWidth, x, y);
     }
 
     // Σ x², each square and the sum in double (for gradient norms over millions of parameters)
@@ -104,7 +104,8 @@ public static class ElementWise
         }
     }
 
-    private readonly struct AddOperator : IBinaryOperator
+    // (x, y) → x + y
+    internal readonly struct AddOperator : IBinaryOperator
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public float Invoke(float x, float y) => x + y;

@@ -18,10 +18,12 @@ public static class Embedding
     public static void Backward(Span<float> dtable, ReadOnlySpan<float> dy, ReadOnlySpan<int> tokens, int cols)
     {
         var tableRows = CheckShapes(dy.Length, dtable.Length, tokens, cols, nameof(dy));
+        var width = KernelSettings.VectorWidth;
         for (var r = 0; r < tokens.Length; r++)
         {
             CheckToken(tokens[r], tableRows);
-            ElementWise.Add(dtable.Slice(tokens[r] * cols, cols), dy.Slice(r * cols, cols));
+            var row = dtable.Slice(tokens[r] * cols, cols);
+            VectorLoops.Map(width, row, dy.Slice(r * cols, cols), row, default(ElementWise.AddOperator));
         }
     }
 

@@ -22,7 +22,7 @@ public static unsafe class Gelu
         ElementWise.CheckSameLength(y.Length, x.Length);
         fixed (float* yp = y, xp = x)
         {
-            var job = new Job { Y = yp, X = xp, Length = x.Length };
+            var job = new Job { Y = yp, X = xp, Length = x.Length, Width = KernelSettings.VectorWidth };
             ParallelRows.For((x.Length + ChunkSize - 1) / ChunkSize, ChunkSize * 8, &ForwardChunks, &job);
         }
     }
@@ -34,7 +34,7 @@ public static unsafe class Gelu
         ElementWise.CheckSameLength(dx.Length, dy.Length);
         fixed (float* dxp = dx, xp = x, dyp = dy)
         {
-            var job = new Job { Y = dxp, X = xp, Dy = dyp, Length = x.Length };
+            var job = new Job { Y = dxp, X = xp, Dy = dyp, Length = x.Length, Width = KernelSettings.VectorWidth };
             ParallelRows.For((x.Length + ChunkSize - 1) / ChunkSize, ChunkSize * 8, &BackwardChunks, &job);
         }
     }
@@ -44,7 +44,7 @@ public static unsafe class Gelu
     {
         var job = (Job*)context;
         var (start, length) = job->Range(first, last);
-        VectorLoops.Map(new ReadOnlySpan<float>(job->X + start, length), new Span<float>(job->Y + start, length), default(ForwardOperator));
+        VectorLoops.Map(job->Width, new ReadOnlySpan<float>(job->X + start, length), new Span<float>(job->Y + start, length), default(ForwardOperator));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -53,7 +53,7 @@ public static unsafe class Gelu
         var job = (Job*)context;
         var (start, length) = job->Range(first, last);
         var dx = new Span<float>(job->Y + start, length);
-        VectorLoops.Map(new ReadOnlySpan<float>(job->X + start, length), new ReadOnlySpan<float>(job->Dy + start, length), dx, dx, default(BackwardOperator));
+        VectorLoops.Map(job->Width, new ReadOnlySpan<float>(job->X + start, length), new ReadOnlySpan<float>(job->Dy + start, length), dx, dx, default(BackwardOperator));
     }
 
     private struct Job
@@ -62,6 +62,7 @@ public static unsafe class Gelu
         public float* X;
         public float* Dy;
         public int Length;
+        public int Width;
 
         public readonly (int Start, int Length) Range(int firstChunk, int lastChunk)
         {

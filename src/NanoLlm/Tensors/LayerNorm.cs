@@ -25,7 +25,7 @@ public static unsafe class LayerNorm
         Softmax.CheckShape(beta.Length, 1, cols, nameof(beta));
         fixed (float* yp = y, mp = mean, rp = rstd, xp = x, gp = gamma, bp = beta)
         {
-            var job = new Job { Y = yp, Mean = mp, Rstd = rp, X = xp, Gamma = gp, Beta = bp, Rows = rows, Cols = cols, Epsilon = epsilon };
+            var job = new Job { Y = yp, Mean = mp, Rstd = rp, X = xp, Gamma = gp, Beta = bp, Rows = rows, Cols = cols, Epsilon = epsilon, Width = KernelSettings.VectorWidth };
             ParallelRows.For(rows, cols * 3L, &ForwardRows, &job);
         }
     }
@@ -45,7 +45,7 @@ public static unsafe class LayerNorm
         Softmax.CheckShape(dbeta.Length, 1, cols, nameof(dbeta));
         fixed (float* dxp = dx, dgp = dgamma, dbp = dbeta, dyp = dy, xp = x, mp = mean, rp = rstd, gp = gamma)
         {
-            var job = new Job { Y = dxp, Dgamma = dgp, Dbeta = dbp, Dy = dyp, X = xp, Mean = mp, Rstd = rp, Gamma = gp, Rows = rows, Cols = cols };
+            var job = new Job { Y = dxp, Dgamma = dgp, Dbeta = dbp, Dy = dyp, X = xp, Mean = mp, Rstd = rp, Gamma = gp, Rows = rows, Cols = cols, Width = KernelSettings.VectorWidth };
             ParallelRows.For(rows, cols * 4L, &InputGradientRows, &job);
             // dγ and dβ sum over rows, so their threads split the columns instead (16 at a time, a whole vector).
             ParallelRows.For((cols + 15) / 16, rows * 16L * 2, &ParameterGradientColumns, &job);
@@ -63,12 +63,12 @@ public static unsafe class LayerNorm
         {
             var x = new ReadOnlySpan<float>(job->X + ((long)r * cols), cols);
             var y = new Span<float>(job->Y + ((long)r * cols), cols);
-            var mean = VectorLoops.Sum(x, default(Identity)) / cols;
-            var variance = VectorLoops.Sum(x, new SquaredDeviation(mean)) / cols;
+            var mean = VectorLoops.Sum(job->Width, x, default(Identity)) / cols;
+            var variance = VectorLoops.Sum(job->Width, x, new SquaredDeviation(mean)) / cols;
             var rstd = 1f / MathF.Sqrt(variance + job->Epsilon);
             job->Mean[r] = mean;
             job->Rstd[r] = rstd;
-            VectorLoops.Map(x, gamma, beta, y, new Normalize(mean, rstd));
+            VectorLoops.Map(job->Width, x, gamma, beta, y, new Normalize(mean, rstd));
         }
     }
 
@@ -85,9 +85,9 @@ public static unsafe class LayerNorm
             var dy = new ReadOnlySpan<float>(job->Dy + offset, cols);
             var dx = new Span<float>(job->Y + offset, cols);
             var (mean, rstd) = (job->Mean[r], job->Rstd[r]);
-            var meanGradient = VectorLoops.Dot(dy, gamma) / cols;
-            var meanGradientDotNormalized = VectorLoops.Sum(x, dy, gamma, new GradientDotNormalized(mean, rstd)) / cols;
-            VectorLoops.Map(x, dy, gamma, dx, dx, new InputGradient(mean, rstd, meanGradient, meanGradientDotNormalized));
+            var meanGradient = VectorLoops.Dot(job->Width, dy, gamma) / cols;
+            var meanGradientDotNormalized = VectorLoops.Sum(job->Width, x, dy, gamma, new GradientDotNormalized(mean, rstd)) / cols;
+            VectorLoops.Map(job->Width, x, dy, gamma, dx, dx, new InputGradient(mean, rstd, meanGradient, meanGradientDotNormalized));
         }
     }
 
@@ -104,8 +104,8 @@ public static unsafe class LayerNorm
             var offset = ((long)r * job->Cols) + column0;
             var dy = new ReadOnlySpan<float>(job->Dy + offset, width);
             var x = new ReadOnlySpan<float>(job->X + offset, width);
-            VectorLoops.Map(x, dy, dgamma, dgamma, new GammaGradient(job->Mean[r], job->Rstd[r]));
-            ElementWise.Add(dbeta, dy);
+            VectorLoops.Map(job->Width, x, dy, dgamma, dgamma, new GammaGradient(job->Mean[r], job->Rstd[r]));
+            VectorLoops.Map(job->Width, dbeta, dy, dbeta, default(ElementWise.AddOperator));
         }
     }
 
@@ -123,6 +123,7 @@ public static unsafe class LayerNorm
         public int Rows;
         public int Cols;
         public float Epsilon;
+        public int Width;
     }
 
     private readonly struct Identity : IUnaryOperator

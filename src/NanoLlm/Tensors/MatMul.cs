@@ -102,9 +102,10 @@ public static unsafe class MatMul
         if (!db.IsEmpty)
         {
             CheckLength(db, n, nameof(db));
+            var width = KernelSettings.VectorWidth;
             for (var i = 0; i < m; i++)
             {
-                ElementWise.Add(db[..n], dy.Slice(i * n, n));
+                VectorLoops.Map(width, db[..n], dy.Slice(i * n, n), db[..n], default(ElementWise.AddOperator));
             }
         }
         fixed (float* dwp = dw, dyp = dy, xp = x)

@@ -10,7 +10,7 @@ public static class Relu
     public static void Forward(Span<float> y, ReadOnlySpan<float> x)
     {
         ElementWise.CheckSameLength(y.Length, x.Length);
-        VectorLoops.Map(x, y, default(ForwardOperator));
+        VectorLoops.Map(KernelSettings.VectorWidth, x, y, default(ForwardOperator));
     }
 
     // dx += dy · [x > 0]
@@ -18,7 +18,7 @@ public static class Relu
     {
         ElementWise.CheckSameLength(dx.Length, x.Length);
         ElementWise.CheckSameLength(dx.Length, dy.Length);
-        VectorLoops.Map(x, dy, dx, dx, default(BackwardOperator));
+        VectorLoops.Map(KernelSettings.VectorWidth, x, dy, dx, dx, default(BackwardOperator));
     }
 
     private readonly struct ForwardOperator : IUnaryOperator

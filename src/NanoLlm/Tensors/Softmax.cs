@@ -13,7 +13,7 @@ public static unsafe class Softmax
         CheckShape(x.Length, rows, cols, nameof(x));
         fixed (float* yp = y, xp = x)
         {
-            var job = new Job { Y = yp, X = xp, Cols = cols };
+            var job = new Job { Y = yp, X = xp, Cols = cols, Width = KernelSettings.VectorWidth };
             ParallelRows.For(rows, cols * 4L, &ForwardRows, &job);
         }
     }
@@ -26,7 +26,7 @@ public static unsafe class Softmax
         CheckShape(dy.Length, rows, cols, nameof(dy));
         fixed (float* dxp = dx, yp = y, dyp = dy)
         {
-            var job = new Job { Y = yp, Dx = dxp, Dy = dyp, Cols = cols };
+            var job = new Job { Y = yp, Dx = dxp, Dy = dyp, Cols = cols, Width = KernelSettings.VectorWidth };
             ParallelRows.For(rows, cols * 2L, &BackwardRows, &job);
         }
     }
@@ -50,8 +50,8 @@ public static unsafe class Softmax
         {
             var x = new ReadOnlySpan<float>(job->X + ((long)r * job->Cols), job->Cols);
             var y = new Span<float>(job->Y + ((long)r * job->Cols), job->Cols);
-            var sum = VectorLoops.MapAndSum(x, y, new ExpMinus(VectorLoops.Max(x)));
-            VectorLoops.Map(y, y, new Times(1f / sum));
+            var sum = VectorLoops.MapAndSum(job->Width, x, y, new ExpMinus(VectorLoops.Max(job->Width, x)));
+            VectorLoops.Map(job->Width, y, y, new Times(1f / sum));
         }
     }
 
@@ -65,7 +65,7 @@ public static unsafe class Softmax
             var y = new ReadOnlySpan<float>(job->Y + offset, job->Cols);
             var dy = new ReadOnlySpan<float>(job->Dy + offset, job->Cols);
             var dx = new Span<float>(job->Dx + offset, job->Cols);
-            VectorLoops.Map(y, dy, dx, dx, new BackwardOperator(VectorLoops.Dot(dy, y)));
+            VectorLoops.Map(job->Width, y, dy, dx, dx, new BackwardOperator(VectorLoops.Dot(job->Width, dy, y)));
         }
     }
 
@@ -76,6 +76,7 @@ public static unsafe class Softmax
         public float* Dx;
         public float* Dy;
         public int Cols;
+        public int Width;
     }
 
     // x → e^(x − max)

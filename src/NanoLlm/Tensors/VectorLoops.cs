@@ -41,22 +41,22 @@ internal interface IQuaternaryOperator
 }
 
 /// <summary>
-/// Loops that apply an operator over spans in the widest vectors <see cref="KernelSettings.VectorWidth"/> allows,
-/// then narrower ones, then scalars for the last few elements (TensorPrimitives' shape). Every element is read
+/// Loops that apply an operator over spans in vectors of at most <c>width</c> bits (the caller reads
+/// <see cref="KernelSettings.VectorWidth"/> once per kernel call: it is a thread-static lookup), then narrower ones,
+/// then scalars for the last few elements (TensorPrimitives' shape). Every element is read
 /// before its result is written, so the output may be one of the inputs. Sums keep several vectors of partial sums
 /// in the widest path, so they run at the adder's throughput rather than its latency.
 /// </summary>
 internal static class VectorLoops
 {
     // y[i] = f(x[i])
-    public static void Map<TOperator>(ReadOnlySpan<float> x, Span<float> y, TOperator f)
+    public static void Map<TOperator>(int width, ReadOnlySpan<float> x, Span<float> y, TOperator f)
         where TOperator : struct, IUnaryOperator
     {
         ref var xs = ref MemoryMarshal.GetReference(x);
         ref var ys = ref MemoryMarshal.GetReference(y);
         var length = (nuint)x.Length;
         nuint i = 0;
-        var width = KernelSettings.VectorWidth;
         if (width >= 512)
         {
             for (; i + 16 <= length; i += 16)
@@ -85,7 +85,7 @@ internal static class VectorLoops
     }
 
     // out[i] = f(x[i], y[i])
-    public static void Map<TOperator>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> output, TOperator f)
+    public static void Map<TOperator>(int width, ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> output, TOperator f)
         where TOperator : struct, IBinaryOperator
     {
         ref var xs = ref MemoryMarshal.GetReference(x);
@@ -93,7 +93,6 @@ internal static class VectorLoops
         ref var os = ref MemoryMarshal.GetReference(output);
         var length = (nuint)x.Length;
         nuint i = 0;
-        var width = KernelSettings.VectorWidth;
         if (width >= 512)
         {
             for (; i + 16 <= length; i += 16)
@@ -122,7 +121,7 @@ internal static class VectorLoops
     }
 
     // out[i] = f(x[i], y[i], z[i])
-    public static void Map<TOperator>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> z, Span<float> output, TOperator f)
+    public static void Map<TOperator>(int width, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> z, Span<float> output, TOperator f)
         where TOperator : struct, ITernaryOperator
     {
         ref var xs = ref MemoryMarshal.GetReference(x);
@@ -131,7 +130,6 @@ internal static class VectorLoops
         ref var os = ref MemoryMarshal.GetReference(output);
         var length = (nuint)x.Length;
         nuint i = 0;
-        var width = KernelSettings.VectorWidth;
         if (width >= 512)
         {
             for (; i + 16 <= length; i += 16)
@@ -160,7 +158,7 @@ internal static class VectorLoops
     }
 
     // out[i] = f(x[i], y[i], z[i], w[i])
-    public static void Map<TOperator>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> z, ReadOnlySpan<float> w, Span<float> output, TOperator f)
+    public static void Map<TOperator>(int width, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> z, ReadOnlySpan<float> w, Span<float> output, TOperator f)
         where TOperator : struct, IQuaternaryOperator
     {
         ref var xs = ref MemoryMarshal.GetReference(x);
@@ -170,7 +168,6 @@ internal static class VectorLoops
         ref var os = ref MemoryMarshal.GetReference(output);
         var length = (nuint)x.Length;
         nuint i = 0;
-        var width = KernelSettings.VectorWidth;
         if (width >= 512)
         {
             for (; i + 16 <= length; i += 16)
@@ -199,7 +196,7 @@ internal static class VectorLoops
     }
 
     // Σ_i f(x[i], y[i], z[i]), in lanes that are added together at the end
-    public static float Sum<TOperator>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> z, TOperator f)
+    public static float Sum<TOperator>(int width, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> z, TOperator f)
         where TOperator : struct, ITernaryOperator
     {
         ref var xs = ref MemoryMarshal.GetReference(x);
@@ -208,7 +205,6 @@ internal static class VectorLoops
         var length = (nuint)x.Length;
         nuint i = 0;
         var sum = 0f;
-        var width = KernelSettings.VectorWidth;
         if (width >= 512 && length >= 16)
         {
             var (lanes, lanes1, lanes2, lanes3) = (Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero);
@@ -223,7 +219,7 @@ internal static class VectorLoops
             {
                 lanes += f.Invoke(Vector512.LoadUnsafe(ref xs, i), Vector512.LoadUnsafe(ref ys, i), Vector512.LoadUnsafe(ref zs, i));
             }
-            sum += Vector512.Sum((lanes + lanes1) + (lanes2 + lanes3));
+            sum += HorizontalSum((lanes + lanes1) + (lanes2 + lanes3));
         }
         if (width >= 256 && length - i >= 8)
         {
@@ -232,7 +228,7 @@ internal static class VectorLoops
             {
                 lanes += f.Invoke(Vector256.LoadUnsafe(ref xs, i), Vector256.LoadUnsafe(ref ys, i), Vector256.LoadUnsafe(ref zs, i));
             }
-            sum += Vector256.Sum(lanes);
+            sum += HorizontalSum(lanes);
         }
         if (width >= 128 && length - i >= 4)
         {
@@ -241,7 +237,7 @@ internal static class VectorLoops
             {
                 lanes += f.Invoke(Vector128.LoadUnsafe(ref xs, i), Vector128.LoadUnsafe(ref ys, i), Vector128.LoadUnsafe(ref zs, i));
             }
-            sum += Vector128.Sum(lanes);
+            sum += HorizontalSum(lanes);
         }
         for (; i < length; i++)
         {
@@ -251,14 +247,13 @@ internal static class VectorLoops
     }
 
     // Σ_i f(x[i]), in lanes that are added together at the end
-    public static float Sum<TOperator>(ReadOnlySpan<float> x, TOperator f)
+    public static float Sum<TOperator>(int width, ReadOnlySpan<float> x, TOperator f)
         where TOperator : struct, IUnaryOperator
     {
         ref var xs = ref MemoryMarshal.GetReference(x);
         var length = (nuint)x.Length;
         nuint i = 0;
         var sum = 0f;
-        var width = KernelSettings.VectorWidth;
         if (width >= 512 && length >= 16)
         {
             var (lanes, lanes1, lanes2, lanes3) = (Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero);
@@ -273,7 +268,7 @@ internal static class VectorLoops
             {
                 lanes += f.Invoke(Vector512.LoadUnsafe(ref xs, i));
             }
-            sum += Vector512.Sum((lanes + lanes1) + (lanes2 + lanes3));
+            sum += HorizontalSum((lanes + lanes1) + (lanes2 + lanes3));
         }
         if (width >= 256 && length - i >= 8)
         {
@@ -282,7 +277,7 @@ internal static class VectorLoops
             {
                 lanes += f.Invoke(Vector256.LoadUnsafe(ref xs, i));
             }
-            sum += Vector256.Sum(lanes);
+            sum += HorizontalSum(lanes);
         }
         if (width >= 128 && length - i >= 4)
         {
@@ -291,7 +286,7 @@ internal static class VectorLoops
             {
                 lanes += f.Invoke(Vector128.LoadUnsafe(ref xs, i));
             }
-            sum += Vector128.Sum(lanes);
+            sum += HorizontalSum(lanes);
         }
         for (; i < length; i++)
         {
@@ -301,7 +296,7 @@ internal static class VectorLoops
     }
 
     // y[i] = f(x[i]), returning Σ_i y[i] (softmax's exponentials and their sum in one pass), summed as Sum does
-    public static float MapAndSum<TOperator>(ReadOnlySpan<float> x, Span<float> y, TOperator f)
+    public static float MapAndSum<TOperator>(int width, ReadOnlySpan<float> x, Span<float> y, TOperator f)
         where TOperator : struct, IUnaryOperator
     {
         ref var xs = ref MemoryMarshal.GetReference(x);
@@ -309,7 +304,6 @@ internal static class VectorLoops
         var length = (nuint)x.Length;
         nuint i = 0;
         var sum = 0f;
-        var width = KernelSettings.VectorWidth;
         if (width >= 512 && length >= 16)
         {
             var (lanes, lanes1, lanes2, lanes3) = (Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero);
@@ -329,7 +323,7 @@ internal static class VectorLoops
                 value.StoreUnsafe(ref ys, i);
                 lanes += value;
             }
-            sum += Vector512.Sum((lanes + lanes1) + (lanes2 + lanes3));
+            sum += HorizontalSum((lanes + lanes1) + (lanes2 + lanes3));
         }
         if (width >= 256 && length - i >= 8)
         {
@@ -340,7 +334,7 @@ internal static class VectorLoops
                 value.StoreUnsafe(ref ys, i);
                 lanes += value;
             }
-            sum += Vector256.Sum(lanes);
+            sum += HorizontalSum(lanes);
         }
         if (width >= 128 && length - i >= 4)
         {
@@ -351,7 +345,7 @@ internal static class VectorLoops
                 value.StoreUnsafe(ref ys, i);
                 lanes += value;
             }
-            sum += Vector128.Sum(lanes);
+            sum += HorizontalSum(lanes);
         }
         for (; i < length; i++)
         {
@@ -363,14 +357,13 @@ internal static class VectorLoops
     }
 
     // Σ_i x[i]·y[i]
-    public static float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    public static float Dot(int width, ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
         ref var xs = ref MemoryMarshal.GetReference(x);
         ref var ys = ref MemoryMarshal.GetReference(y);
         var length = (nuint)x.Length;
         nuint i = 0;
         var sum = 0f;
-        var width = KernelSettings.VectorWidth;
         if (width >= 512 && length >= 16)
         {
             var (lanes, lanes1, lanes2, lanes3) = (Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero);
@@ -385,7 +378,7 @@ internal static class VectorLoops
             {
                 lanes = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref xs, i), Vector512.LoadUnsafe(ref ys, i), lanes);
             }
-            sum += Vector512.Sum((lanes + lanes1) + (lanes2 + lanes3));
+            sum += HorizontalSum((lanes + lanes1) + (lanes2 + lanes3));
         }
         if (width >= 256 && length - i >= 8)
         {
@@ -394,7 +387,7 @@ internal static class VectorLoops
             {
                 lanes = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref xs, i), Vector256.LoadUnsafe(ref ys, i), lanes);
             }
-            sum += Vector256.Sum(lanes);
+            sum += HorizontalSum(lanes);
         }
         if (width >= 128 && length - i >= 4)
         {
@@ -403,7 +396,7 @@ internal static class VectorLoops
             {
                 lanes = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref xs, i), Vector128.LoadUnsafe(ref ys, i), lanes);
             }
-            sum += Vector128.Sum(lanes);
+            sum += HorizontalSum(lanes);
         }
         for (; i < length; i++)
         {
@@ -413,13 +406,12 @@ internal static class VectorLoops
     }
 
     // max_i x[i]   (−∞ for an empty span)
-    public static float Max(ReadOnlySpan<float> x)
+    public static float Max(int width, ReadOnlySpan<float> x)
     {
         ref var xs = ref MemoryMarshal.GetReference(x);
         var length = (nuint)x.Length;
         nuint i = 0;
         var max = float.NegativeInfinity;
-        var width = KernelSettings.VectorWidth;
         if (width >= 512 && length >= 16)
         {
             var lanes = Vector512.Create(float.NegativeInfinity);
@@ -453,6 +445,20 @@ internal static class VectorLoops
             max = Math.Max(max, Unsafe.Add(ref xs, i));
         }
         return max;
+    }
+
+    // The lanes' total by halving: a short dependency chain, where a row's sum is on the critical path of the next pass.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float HorizontalSum(Vector512<float> lanes) => HorizontalSum(lanes.GetLower() + lanes.GetUpper());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float HorizontalSum(Vector256<float> lanes) => HorizontalSum(lanes.GetLower() + lanes.GetUpper());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float HorizontalSum(Vector128<float> lanes)
+    {
+        var pairs = lanes + Vector128.Shuffle(lanes, Vector128.Create(2, 3, 0, 1));
+        return (pairs + Vector128.Shuffle(pairs, Vector128.Create(1, 0, 3, 2))).ToScalar();
     }
 
     private static float HorizontalMax(Vector128<float> lanes) =>
