@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace NanoLlm.Tensors;
 
@@ -97,6 +98,7 @@ public static unsafe class CrossEntropy
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows(void* context, int first, int last)
     {
         var job = (Job*)context;

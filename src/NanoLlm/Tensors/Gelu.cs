@@ -39,6 +39,7 @@ public static unsafe class Gelu
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardChunks(void* context, int first, int last)
     {
         var job = (Job*)context;
@@ -46,6 +47,7 @@ public static unsafe class Gelu
         VectorLoops.Map(new ReadOnlySpan<float>(job->X + start, length), new Span<float>(job->Y + start, length), default(ForwardOperator));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BackwardChunks(void* context, int first, int last)
     {
         var job = (Job*)context;

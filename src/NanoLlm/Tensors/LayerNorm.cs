@@ -52,6 +52,7 @@ public static unsafe class LayerNorm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardRows(void* context, int first, int last)
     {
         var job = (Job*)context;
@@ -71,6 +72,7 @@ public static unsafe class LayerNorm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void InputGradientRows(void* context, int first, int last)
     {
         var job = (Job*)context;
@@ -89,6 +91,7 @@ public static unsafe class LayerNorm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ParameterGradientColumns(void* context, int first, int last)
     {
         var job = (Job*)context;

@@ -42,6 +42,7 @@ public static unsafe class Softmax
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardRows(void* context, int first, int last)
     {
         var job = (Job*)context;
@@ -54,6 +55,7 @@ public static unsafe class Softmax
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BackwardRows(void* context, int first, int last)
     {
         var job = (Job*)context;
