@@ -30,6 +30,9 @@ public sealed class BigramModel : ILanguageModel
 
     public ParameterSet Parameters { get; }
 
+    /// <summary>No training-only behaviour here: the same forward pass either way.</summary>
+    public bool Training { get; set; }
+
     /// <summary>Zeros: every next token equally likely, so training starts at a loss of ln V.</summary>
     public void Initialize(Random random) => _table.Values.Clear();
 

@@ -25,6 +25,8 @@ public sealed class GptModel : ILanguageModel
     private readonly TransformerBlock[] _blocks;
     private readonly LayerNormalization _finalNorm;
     private readonly Parameter _head;
+    private readonly Dropout _embeddingDropout;
+    private int _dropoutSeed;
     private int _batchSize;
     private int _length;
     private int _capacityRows;
@@ -46,6 +48,7 @@ public sealed class GptModel : ILanguageModel
         var feedForwardRatio = hyperparameters.GetInt("ffn_ratio", 4, 1, 64);
         var positional = hyperparameters.GetChoice("positional", Sinusoidal, Sinusoidal, Learned);
         var tied = hyperparameters.GetBool("tie_embeddings", false);
+        var dropout = (float)hyperparameters.GetDouble("dropout", 0, 0, 0.9);
         if (_channels % heads != 0)
         {
             throw new ConfigException(
@@ -79,7 +82,8 @@ public sealed class GptModel : ILanguageModel
             _sinusoids = SinusoidalTable(_contextLength, _channels);
             _embeddingScale = MathF.Sqrt(_channels);
         }
-        _blocks = [.. Enumerable.Range(0, layers).Select(l => new TransformerBlock(Parameters, $"h.{l}", heads))];
+        _blocks = [.. Enumerable.Range(0, layers).Select(l => new TransformerBlock(Parameters, $"h.{l}", heads, dropout))];
+        _embeddingDropout = new Dropout(dropout);
         _finalNorm = new LayerNormalization(Parameters, "ln_f");
         _head = tied ? _tokenEmbedding : Parameters["lm_head.weight"];
     }
@@ -87,6 +91,9 @@ public sealed class GptModel : ILanguageModel
     public ModelSpec Spec { get; }
 
     public ParameterSet Parameters { get; }
+
+    /// <summary>Turns dropout on (the <c>dropout</c> key; 0 by default) for training forward passes.</summary>
+    public bool Training { get; set; }
 
     /// <summary>The logits <c>[B, T, V]</c> of the last <see cref="Forward"/>.</summary>
     public ReadOnlySpan<float> Logits => _logits.AsSpan(0, _batchSize * _length * _vocabSize);
@@ -122,6 +129,7 @@ public sealed class GptModel : ILanguageModel
         {
             Initialization.Normal(_head.Values, std, random);
         }
+        _dropoutSeed = random.Next();
     }
 
     // x₀ = s·wte[token] + position(t);  x_{l+1} = Block_l(x_l);  logits = LN_f(x_L)·W_headᵀ;  loss = CE(logits, targets)
@@ -141,9 +149,13 @@ public sealed class GptModel : ILanguageModel
         inputs[..rows].CopyTo(_inputs);
 
         Embed(_residuals[0], _inputs.AsSpan(0, rows), batchSize, length);
+        // Dropout masks come from the seed and the batch itself, so a batch always gets the same masks (and a resumed
+        // run the same as an uninterrupted one); each site takes its own stream.
+        var stream = Training ? BatchHash(_inputs.AsSpan(0, rows)) : 0;
+        _embeddingDropout.Forward(_residuals[0].AsSpan(0, rows * _channels), Training, _dropoutSeed, stream);
         for (var l = 0; l < _blocks.Length; l++)
         {
-            _blocks[l].Forward(_residuals[l + 1], _residuals[l], batchSize, length);
+            _blocks[l].Forward(_residuals[l + 1], _residuals[l], batchSize, length, Training, _dropoutSeed, stream + (2 * (l + 1)));
         }
         _finalNorm.Forward(_finalNormOutput, _residuals[^1], rows);
         var logits = _logits.AsSpan(0, rows * _vocabSize);
@@ -168,6 +180,7 @@ public sealed class GptModel : ILanguageModel
             _blocks[l].Backward(residualGrads, _residuals[l], batchSize, length);
         }
 
+        _embeddingDropout.Backward(residualGrads);
         // dwte[token] += s·dx₀ (s = √C with sinusoids, else 1);  dwpe[t] += Σ_b dx₀[b, t]
         if (_embeddingScale != 1f)
         {
@@ -226,6 +239,17 @@ public sealed class GptModel : ILanguageModel
         {
             ElementWise.Add(x.Slice(b * length * c, length * c), positions[..(length * c)]);
         }
+    }
+
+    // FNV-1a over the batch's tokens, shifted so the sites' streams (hash + 0, 2, 3, 4 …) never collide across batches.
+    private static long BatchHash(ReadOnlySpan<int> tokens)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var token in tokens)
+        {
+            hash = (hash ^ (uint)token) * 1099511628211UL;
+        }
+        return (long)(hash << 16);
     }
 
     // PE[p, 2i] = sin(p / 10000^(2i/C)),  PE[p, 2i+1] = cos(p / 10000^(2i/C))   (Vaswani et al. 2017, §3.5)

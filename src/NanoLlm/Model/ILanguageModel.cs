@@ -19,6 +19,12 @@ public interface ILanguageModel
 
     ParameterSet Parameters { get; }
 
+    /// <summary>
+    /// Whether <see cref="Forward"/> trains (dropout on, where the model has it) or evaluates. The trainer sets it;
+    /// it starts false, so a plain forward pass is deterministic.
+    /// </summary>
+    bool Training { get; set; }
+
     /// <summary>Fills the parameters with the model's initial values, drawn from <paramref name="random"/>.</summary>
     void Initialize(Random random);
 

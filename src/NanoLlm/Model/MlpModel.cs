@@ -57,6 +57,9 @@ public sealed class MlpModel : ILanguageModel
 
     public ParameterSet Parameters { get; }
 
+    /// <summary>No training-only behaviour here: the same forward pass either way.</summary>
+    public bool Training { get; set; }
+
     private int PaddingToken => _vocabSize;
 
     private int InputSize => _contextLength * _embeddingSize;

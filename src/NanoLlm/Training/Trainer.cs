@@ -65,12 +65,13 @@ public sealed class Trainer
             for (var micro = 0; micro < accumulation; micro++)
             {
                 // Random windows, as nanoGPT samples them: an epoch is a pass's worth of tokens, not a strict permutation.
-                var random = new StepRandom(_settings.Seed, ((long)step * accumulation) + micro);
+                var random = new SplitMix64(_settings.Seed, ((long)step * accumulation) + micro);
                 for (var b = 0; b < batchSize; b++)
                 {
                     var start = random.Next(train.Length - _length);
                     train.Window(start, _inputs.AsSpan(b * _length, _length), _targets.AsSpan(b * _length, _length));
                 }
+                _model.Training = true;
                 loss += _model.Forward(_inputs, _targets, batchSize, _length) / accumulation;
                 _model.Backward();
             }
@@ -135,6 +136,7 @@ public sealed class Trainer
             return null;
         }
         var batchSize = _settings.BatchSize;
+        _model.Training = false;
         double totalNats = 0;
         long totalBytes = 0;
         for (var first = 0; first < windows; first += batchSize)

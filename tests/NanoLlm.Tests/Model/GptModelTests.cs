@@ -10,10 +10,11 @@ public sealed class GptModelTests
 {
     private static GptModel Create(
         int vocabSize = 11, int contextLength = 6, int embeddingSize = 8, int layers = 2, int heads = 2,
-        string positional = GptModel.Sinusoidal, bool tied = true, int seed = 3)
+        string positional = GptModel.Sinusoidal, bool tied = true, int seed = 3, double dropout = 0)
     {
         var settings = new SettingsSection("model", "test", new Dictionary<string, SettingValue>
         {
+            ["dropout"] = new(dropout, "test"),
             ["context_length"] = new((long)contextLength, "test"),
             ["embedding_size"] = new((long)embeddingSize, "test"),
             ["layers"] = new((long)layers, "test"),
@@ -182,5 +183,30 @@ public sealed class GptModelTests
         {
             Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4f * Math.Max(1f, Math.Abs(expected[i])), $"{where}, logit {i}: {expected[i]} vs {actual[i]}");
         }
+    }
+
+    [Fact]
+    public void Backward_matches_finite_differences_with_dropout_in_training()
+    {
+        // The masks depend on the batch, not on the parameters, so they stay fixed while the differences are taken.
+        var model = Create(dropout: 0.3);
+        model.Training = true;
+
+        GradientCheck.AssertMatches(model, RandomTokens(12, 11, 1), RandomTokens(12, 11, 2), batchSize: 2, length: 6, samples: 150);
+    }
+
+    [Fact]
+    public void Dropout_changes_training_passes_only()
+    {
+        var withDropout = Create(dropout: 0.3);
+        var without = Create(dropout: 0);
+        var (inputs, targets) = (RandomTokens(12, 11, 1), RandomTokens(12, 11, 2));
+
+        var evaluation = withDropout.Forward(inputs, targets, 2, 6);
+        withDropout.Training = true;
+        var training = withDropout.Forward(inputs, targets, 2, 6);
+
+        Assert.Equal(without.Forward(inputs, targets, 2, 6), evaluation);
+        Assert.NotEqual(evaluation, training);
     }
 }

@@ -22,6 +22,8 @@ public sealed class LetterModel : ILanguageModel
 
     public ParameterSet Parameters { get; } = new([]);
 
+    public bool Training { get; set; }
+
     /// <summary>Every token fed since the model was made, with a <c>-1</c> where the context was reset.</summary>
     public List<int> Fed { get; } = [];
 

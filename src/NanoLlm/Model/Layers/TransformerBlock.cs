@@ -14,9 +14,14 @@ public sealed class TransformerBlock
     private float[] _afterAttention = [];
     private float[] _feedForwardInput = [];
     private float[] _normGrads = [];
+    private float[] _branchGrads = [];
+    private readonly Dropout _attentionDropout;
+    private readonly Dropout _feedForwardDropout;
 
-    public TransformerBlock(ParameterSet parameters, string prefix, int heads)
+    public TransformerBlock(ParameterSet parameters, string prefix, int heads, float dropout = 0f)
     {
+        _attentionDropout = new Dropout(dropout);
+        _feedForwardDropout = new Dropout(dropout);
         FirstNorm = new LayerNormalization(parameters, $"{prefix}.ln_1");
         Attention = new CausalSelfAttention(parameters, $"{prefix}.attn", heads);
         SecondNorm = new LayerNormalization(parameters, $"{prefix}.ln_2");
@@ -54,11 +59,12 @@ public sealed class TransformerBlock
             _afterAttention = new float[rows * _channels];
             _feedForwardInput = new float[rows * _channels];
             _normGrads = new float[rows * _channels];
+            _branchGrads = new float[rows * _channels];
         }
     }
 
-    // x₁ = x + Attention(LN₁(x));  y = x₁ + FFN(LN₂(x₁))
-    public void Forward(Span<float> y, ReadOnlySpan<float> x, int batchSize, int length)
+    // x₁ = x + Dropout(Attention(LN₁(x)));  y = x₁ + Dropout(FFN(LN₂(x₁)))   (dropout only in training)
+    public void Forward(Span<float> y, ReadOnlySpan<float> x, int batchSize, int length, bool training = false, int seed = 0, long stream = 0)
     {
         var size = batchSize * length * _channels;
         var rows = batchSize * length;
@@ -67,9 +73,11 @@ public sealed class TransformerBlock
 
         FirstNorm.Forward(_attentionInput, x, rows);
         Attention.Forward(branch, _attentionInput, batchSize, length);
+        _attentionDropout.Forward(branch, training, seed, stream);
         ElementWise.Add(afterAttention, x[..size], branch);
         SecondNorm.Forward(_feedForwardInput, afterAttention, rows);
         FeedForward.Forward(branch, _feedForwardInput, rows);
+        _feedForwardDropout.Forward(branch, training, seed, stream + 1);
         ElementWise.Add(y[..size], afterAttention, branch);
     }
 
@@ -84,11 +92,24 @@ public sealed class TransformerBlock
         var normGrads = _normGrads.AsSpan(0, size);
 
         normGrads.Clear();
-        FeedForward.Backward(normGrads, residualGrads, _feedForwardInput, rows);
+        FeedForward.Backward(normGrads, BranchGrads(_feedForwardDropout, residualGrads), _feedForwardInput, rows);
         SecondNorm.Backward(residualGrads, normGrads, _afterAttention, rows);
         normGrads.Clear();
-        Attention.Backward(normGrads, residualGrads, _attentionInput, batchSize, length);
+        Attention.Backward(normGrads, BranchGrads(_attentionDropout, residualGrads), _attentionInput, batchSize, length);
         FirstNorm.Backward(residualGrads, normGrads, x, rows);
+    }
+
+    // A branch's output gradient is the residual gradient through the branch's dropout mask (none without dropout).
+    private ReadOnlySpan<float> BranchGrads(Dropout dropout, ReadOnlySpan<float> residualGrads)
+    {
+        if (dropout.Rate == 0)
+        {
+            return residualGrads;
+        }
+        var grads = _branchGrads.AsSpan(0, residualGrads.Length);
+        residualGrads.CopyTo(grads);
+        dropout.Backward(grads);
+        return grads;
     }
 
     /// <summary>One position at inference; <paramref name="x"/> is updated in place to the block's output.</summary>
