@@ -313,7 +313,7 @@ public sealed class GptModel : ILanguageModel
             }
             Run(token);
             _model._finalNorm.ForwardOne(_normalized, _x);
-            Linear.Forward(_logits, _normalized, _model._head, null, 1);
+            Linear.ForwardRow(_logits, _normalized, _model._head, null);
             return _logits;
         }
 

@@ -126,7 +126,7 @@ public sealed class CausalSelfAttention
         var qkv = scratch[..(3 * c)];
         var scores = scratch.Slice(3 * c, position + 1);
         var output = scratch.Slice((3 * c) + cache.Capacity, c);
-        Linear.Forward(qkv, x, _qkvWeight, _qkvBias, 1);
+        Linear.ForwardRow(qkv, x, _qkvWeight, _qkvBias);
         qkv.Slice(c, c).CopyTo(cache.Keys.AsSpan(position * c, c));
         qkv.Slice(2 * c, c).CopyTo(cache.Values.AsSpan(position * c, c));
 
@@ -145,7 +145,7 @@ public sealed class CausalSelfAttention
                 ElementWise.Axpy(headOutput, scores[j], cache.Values.AsSpan((j * c) + (h * d), d));
             }
         }
-        Linear.Forward(y, output, _projWeight, _projBias, 1);
+        Linear.ForwardRow(y, output, _projWeight, _projBias);
     }
 
     /// <summary>Scratch floats <see cref="ForwardOne"/> needs for a cache of <paramref name="capacity"/> positions.</summary>

@@ -76,8 +76,8 @@ public sealed class FeedForward
     /// <summary>One position at inference: the same math on a single row, in the caller's scratch buffers.</summary>
     public void ForwardOne(Span<float> y, ReadOnlySpan<float> x, Span<float> hiddenScratch)
     {
-        Linear.Forward(hiddenScratch, x, _fcWeight, _fcBias, 1);
+        Linear.ForwardRow(hiddenScratch, x, _fcWeight, _fcBias);
         Gelu.Forward(hiddenScratch[.._hidden], hiddenScratch[.._hidden]);
-        Linear.Forward(y, hiddenScratch, _projWeight, _projBias, 1);
+        Linear.ForwardRow(y, hiddenScratch, _projWeight, _projBias);
     }
 }

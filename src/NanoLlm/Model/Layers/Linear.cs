@@ -12,6 +12,19 @@ public static class Linear
         MatMul.Forward(y[..(rows * outputs)], x[..(rows * inputs)], weight.Values, bias is null ? [] : bias.Values, rows, inputs, outputs);
     }
 
+    // y[N] = W[N,K]·x[K] + b, one dot product per output: for a single row (generation), packing panels for the
+    // blocked GEMM would cost more than the arithmetic.
+    public static void ForwardRow(Span<float> y, ReadOnlySpan<float> x, Parameter weight, Parameter? bias)
+    {
+        var (outputs, inputs) = (weight.Shape[0], weight.Shape[1]);
+        var w = weight.Values;
+        x = x[..inputs];
+        for (var j = 0; j < outputs; j++)
+        {
+            y[j] = ElementWise.Dot(x, w.Slice(j * inputs, inputs)) + (bias is null ? 0f : bias.Values[j]);
+        }
+    }
+
     // dW += dyᵀ·x;  db += Σ_rows dy;  dx += dy·W (skipped when dx is empty: the layer's input needs no gradient)
     public static void Backward(Span<float> dx, Parameter weight, Parameter? bias, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int rows)
     {

@@ -72,6 +72,25 @@ public sealed class LayerGradientTests
         }
     }
 
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(7, 65)]
+    [InlineData(128, 384)]
+    public void The_single_row_form_matches_a_one_row_forward(int inputs, int outputs)
+    {
+        var random = new Random(inputs + outputs);
+        var parameters = new ParameterSet([new("w", [outputs, inputs], true), new("b", [outputs], false)]);
+        RandomArray(parameters.Count, random).CopyTo(parameters.Values, 0);
+        var x = RandomArray(inputs, random);
+        var (expected, actual) = (new float[outputs], new float[outputs]);
+
+        Linear.Forward(expected, x, parameters["w"], parameters["b"], 1);
+        Linear.ForwardRow(actual, x, parameters["w"], parameters["b"]);
+
+        // The same sums in another order: float rounding of K terms of size ~1.
+        Assert.All(Enumerable.Range(0, outputs), j => Assert.Equal(expected[j], actual[j], 1e-4f * inputs));
+    }
+
     [Fact]
     public void Context_embedding_backward_matches_finite_differences()
     {
