@@ -18,7 +18,7 @@ BIN_CHAT  = src/NanoLlm.Chat/bin/$(CONFIGURATION)/net10.0/NanoLlm.Chat.dll
 BIN_BENCH = bench/NanoLlm.Bench/bin/$(CONFIGURATION)/net10.0/NanoLlm.Bench.dll
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test lint format train chat bench bench-kernels bench-openblas data shakespeare parity
+.PHONY: build test lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -64,6 +64,10 @@ endif
 # The kernels side by side with OpenBLAS's sgemm and their naive scalar twins (a minute or two).
 bench-kernels:
 	$(BENCH_RUN) --kernels
+
+# Where one training step of the baby GPT spends its time, layer by layer.
+bench-step:
+	$(BENCH_RUN) --step
 
 # The MatMul reference for bench-kernels (Debian's OpenMP build of OpenBLAS); the library never uses it.
 bench-openblas:
