@@ -18,7 +18,7 @@ BIN_CHAT  = src/NanoLlm.Chat/bin/$(CONFIGURATION)/net10.0/NanoLlm.Chat.dll
 BIN_BENCH = bench/NanoLlm.Bench/bin/$(CONFIGURATION)/net10.0/NanoLlm.Bench.dll
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity
+.PHONY: build test lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -94,3 +94,14 @@ parity:
 	$(DOTNET) $(BIN_BENCH) --parity $(PARITY_DIR)
 	OMP_NUM_THREADS=$(PARITY_THREADS) $(PYTHON) tools/reference/parity.py $(PARITY_DIR)
 	$(DOTNET) $(BIN_BENCH) --parity-check $(PARITY_DIR)
+
+# NanoLlm against its PyTorch twin (tools/reference/train.py) on the baby recipe: the same steps at 1 and 2 threads
+# (NANOLLM_THREADS; torch.set_num_threads and OMP_NUM_THREADS), one after the other; prints ms/step, tokens/s, peak
+# RSS and the final validation loss of each, and the NanoLlm/PyTorch ratios. PEER_STEPS sets the steps.
+PEER_STEPS   ?= 200
+PEER_THREADS ?= 1,2
+PEER_CONFIG  ?= configs/shakespeare-baby.toml
+bench-peers:
+	@$(PYTHON) -c 'import torch' 2>/dev/null || { echo "make bench-peers needs PyTorch for $(PYTHON): apt-get install python3-torch" >&2; exit 2; }
+	@$(BUILD) src/NanoLlm.Train >/dev/null || $(BUILD) src/NanoLlm.Train
+	$(PYTHON) tools/reference/bench_peers.py --train-dll $(BIN_TRAIN) --corpus $(TINYSHAKESPEARE) --config $(PEER_CONFIG) --steps $(PEER_STEPS) --threads $(PEER_THREADS) --dotnet $(DOTNET) --python $(PYTHON)
