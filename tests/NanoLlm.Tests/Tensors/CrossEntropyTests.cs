@@ -10,21 +10,8 @@ namespace NanoLlm.Tests.Tensors;
 /// </summary>
 public sealed class CrossEntropyTests
 {
-    public static TheoryData<int, int, int> Shapes()
-    {
-        var data = new TheoryData<int, int, int>();
-        foreach (var width in new[] { 512, 256, 128, 0 })
-        {
-            foreach (var (rows, cols) in new[] { (1, 1), (3, 7), (7, 17), (2, 65), (3, 129), (2, 1000) })
-            {
-                data.Add(width, rows, cols);
-            }
-        }
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(Shapes))]
+    [MemberData(nameof(KernelTestData.RowShapes), MemberType = typeof(KernelTestData))]
     public void ForwardBackward_matches_naive_on_odd_shapes(int width, int rows, int cols)
     {
         var logits = RandomArray(rows * cols, 1, 4f);
@@ -39,7 +26,7 @@ public sealed class CrossEntropyTests
     }
 
     [Theory]
-    [MemberData(nameof(Shapes))]
+    [MemberData(nameof(KernelTestData.RowShapes), MemberType = typeof(KernelTestData))]
     public void Forward_returns_the_same_loss_as_ForwardBackward(int width, int rows, int cols)
     {
         var logits = RandomArray(rows * cols, 4, 4f);

@@ -9,21 +9,8 @@ namespace NanoLlm.Tests.Tensors;
 /// </summary>
 public sealed class ElementWiseTests
 {
-    public static TheoryData<int, int> Lengths()
-    {
-        var data = new TheoryData<int, int>();
-        foreach (var width in new[] { 512, 256, 128, 0 })
-        {
-            foreach (var length in new[] { 1, 3, 7, 17, 65, 129, 1000 })
-            {
-                data.Add(width, length);
-            }
-        }
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(Lengths))]
+    [MemberData(nameof(KernelTestData.Lengths), MemberType = typeof(KernelTestData))]
     public void Add_scale_multiply_and_axpy_match_naive(int width, int length)
     {
         var x = RandomArray(length, 1);
@@ -46,7 +33,7 @@ public sealed class ElementWiseTests
     }
 
     [Theory]
-    [MemberData(nameof(Lengths))]
+    [MemberData(nameof(KernelTestData.Lengths), MemberType = typeof(KernelTestData))]
     public void Sums_match_naive(int width, int length)
     {
         var x = RandomArray(length, 3, 100f);

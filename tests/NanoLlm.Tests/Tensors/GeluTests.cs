@@ -12,21 +12,8 @@ public sealed class GeluTests
 {
     private static readonly double SqrtTwoOverPi = Math.Sqrt(2 / Math.PI);
 
-    public static TheoryData<int, int> Lengths()
-    {
-        var data = new TheoryData<int, int>();
-        foreach (var width in new[] { 512, 256, 128, 0 })
-        {
-            foreach (var length in new[] { 1, 3, 7, 17, 65, 129, 1000 })
-            {
-                data.Add(width, length);
-            }
-        }
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(Lengths))]
+    [MemberData(nameof(KernelTestData.Lengths), MemberType = typeof(KernelTestData))]
     public void Forward_matches_naive_on_odd_lengths(int width, int length)
     {
         var x = RandomArray(length, 1, 6f);
@@ -38,7 +25,7 @@ public sealed class GeluTests
     }
 
     [Theory]
-    [MemberData(nameof(Lengths))]
+    [MemberData(nameof(KernelTestData.Lengths), MemberType = typeof(KernelTestData))]
     public void Backward_matches_the_analytic_derivative(int width, int length)
     {
         var x = RandomArray(length, 2, 6f);

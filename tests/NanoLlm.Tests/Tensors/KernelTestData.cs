@@ -11,6 +11,34 @@ public static class KernelTestData
     /// <summary>Every path: AVX-512, AVX2, 128-bit and scalar (a width the hardware lacks runs as the next one down).</summary>
     public static TheoryData<int> Widths => [512, 256, 128, 0];
 
+    /// <summary>(width, rows, cols) for the row kernels: every SIMD width on shapes that are not multiples of a vector.</summary>
+    public static TheoryData<int, int, int> RowShapes()
+    {
+        var data = new TheoryData<int, int, int>();
+        foreach (var width in new[] { 512, 256, 128, 0 })
+        {
+            foreach (var (rows, cols) in new[] { (1, 1), (3, 7), (7, 17), (2, 65), (3, 129), (2, 1000) })
+            {
+                data.Add(width, rows, cols);
+            }
+        }
+        return data;
+    }
+
+    /// <summary>(width, length) for the element-wise kernels: every SIMD width on odd lengths.</summary>
+    public static TheoryData<int, int> Lengths()
+    {
+        var data = new TheoryData<int, int>();
+        foreach (var width in new[] { 512, 256, 128, 0 })
+        {
+            foreach (var length in new[] { 1, 3, 7, 17, 65, 129, 1000 })
+            {
+                data.Add(width, length);
+            }
+        }
+        return data;
+    }
+
     public static float[] RandomArray(int length, int seed, float scale = 1f)
     {
         var random = new Random(seed);

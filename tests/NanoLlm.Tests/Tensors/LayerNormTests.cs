@@ -10,21 +10,8 @@ namespace NanoLlm.Tests.Tensors;
 /// </summary>
 public sealed class LayerNormTests
 {
-    public static TheoryData<int, int, int> Shapes()
-    {
-        var data = new TheoryData<int, int, int>();
-        foreach (var width in new[] { 512, 256, 128, 0 })
-        {
-            foreach (var (rows, cols) in new[] { (1, 1), (3, 7), (7, 17), (2, 65), (3, 129), (2, 1000) })
-            {
-                data.Add(width, rows, cols);
-            }
-        }
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(Shapes))]
+    [MemberData(nameof(KernelTestData.RowShapes), MemberType = typeof(KernelTestData))]
     public void Forward_matches_naive_on_odd_shapes(int width, int rows, int cols)
     {
         // An offset mean (3) checks that the variance does not cancel.
@@ -41,7 +28,7 @@ public sealed class LayerNormTests
     }
 
     [Theory]
-    [MemberData(nameof(Shapes))]
+    [MemberData(nameof(KernelTestData.RowShapes), MemberType = typeof(KernelTestData))]
     public void Backward_matches_naive_on_odd_shapes(int width, int rows, int cols)
     {
         var x = RandomArray(rows * cols, 4);

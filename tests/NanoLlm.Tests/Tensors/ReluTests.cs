@@ -6,21 +6,8 @@ namespace NanoLlm.Tests.Tensors;
 /// <summary>ReLU is exact (a select, and one float addition backward), so it must equal its twin bit for bit.</summary>
 public sealed class ReluTests
 {
-    public static TheoryData<int, int> Lengths()
-    {
-        var data = new TheoryData<int, int>();
-        foreach (var width in new[] { 512, 256, 128, 0 })
-        {
-            foreach (var length in new[] { 1, 3, 7, 17, 65, 129, 1000 })
-            {
-                data.Add(width, length);
-            }
-        }
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(Lengths))]
+    [MemberData(nameof(KernelTestData.Lengths), MemberType = typeof(KernelTestData))]
     public void Forward_and_backward_match_naive_on_odd_lengths(int width, int length)
     {
         var x = RandomArray(length, 1);
