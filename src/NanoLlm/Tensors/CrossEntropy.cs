@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 
 namespace NanoLlm.Tensors;
@@ -21,7 +20,7 @@ public static unsafe class CrossEntropy
         fixed (float* dp = dlogits)
         fixed (int* tp = targets)
         {
-            return Run(dp, logits, tp, null, rows, cols);
+            return Run(dp, logits, tp, rows, cols);
         }
     }
 
@@ -31,34 +30,11 @@ public static unsafe class CrossEntropy
         CheckTargets(targets, rows, cols);
         fixed (int* tp = targets)
         {
-            return Run(null, logits, tp, null, rows, cols);
+            return Run(null, logits, tp, rows, cols);
         }
     }
 
-    // The same, with the targets as stored tokens.
-    public static double ForwardBackward(Span<float> dlogits, ReadOnlySpan<float> logits, ReadOnlySpan<ushort> targets, int rows, int cols)
-    {
-        Softmax.CheckShape(dlogits.Length, rows, cols, nameof(dlogits));
-        CheckTargets(targets, rows, cols);
-        fixed (float* dp = dlogits)
-        fixed (ushort* tp = targets)
-        {
-            return Run(dp, logits, null, tp, rows, cols);
-        }
-    }
-
-    // The same, with the targets as stored tokens.
-    public static double Forward(ReadOnlySpan<float> logits, ReadOnlySpan<ushort> targets, int rows, int cols)
-    {
-        CheckTargets(targets, rows, cols);
-        fixed (ushort* tp = targets)
-        {
-            return Run(null, logits, null, tp, rows, cols);
-        }
-    }
-
-    private static void CheckTargets<T>(ReadOnlySpan<T> targets, int rows, int cols)
-        where T : struct, IBinaryInteger<T>
+    private static void CheckTargets(ReadOnlySpan<int> targets, int rows, int cols)
     {
         if (targets.Length < rows)
         {
@@ -66,14 +42,14 @@ public static unsafe class CrossEntropy
         }
         foreach (var target in targets[..rows])
         {
-            if (int.CreateTruncating(target) < 0 || int.CreateTruncating(target) >= cols)
+            if ((uint)target >= (uint)cols)
             {
                 throw new ArgumentOutOfRangeException(nameof(targets), target, $"A target must be a class below {cols}.");
             }
         }
     }
 
-    private static double Run(float* dlogits, ReadOnlySpan<float> logits, int* targets, ushort* tokens, int rows, int cols)
+    private static double Run(float* dlogits, ReadOnlySpan<float> logits, int* targets, int rows, int cols)
     {
         Softmax.CheckShape(logits.Length, rows, cols, nameof(logits));
         if (rows == 0)
@@ -87,7 +63,7 @@ public static unsafe class CrossEntropy
         fixed (float* lp = logits)
         fixed (double* losses = _rowLosses)
         {
-            var job = new Job { Dlogits = dlogits, Logits = lp, Targets = targets, Tokens = tokens, Losses = losses, Rows = rows, Cols = cols, Width = KernelSettings.VectorWidth };
+            var job = new Job { Dlogits = dlogits, Logits = lp, Targets = targets, Losses = losses, Rows = rows, Cols = cols, Width = KernelSettings.VectorWidth };
             ParallelRows.For(rows, cols * 4L, &Rows, &job);
             double loss = 0;
             for (var r = 0; r < rows; r++)
@@ -108,7 +84,7 @@ public static unsafe class CrossEntropy
         {
             var offset = (long)r * cols;
             var row = new ReadOnlySpan<float>(job->Logits + offset, cols);
-            var target = job->Targets != null ? job->Targets[r] : job->Tokens[r];
+            var target = job->Targets[r];
             var max = VectorLoops.Max(job->Width, row);
             float sum;
             if (job->Dlogits == null)
@@ -119,7 +95,7 @@ public static unsafe class CrossEntropy
             {
                 var gradient = new Span<float>(job->Dlogits + offset, cols);
                 sum = VectorLoops.MapAndSum(job->Width, row, gradient, new Softmax.ExpMinus(max));
-                VectorLoops.Map(job->Width, gradient, gradient, new Softmax.Times(share / sum));
+                VectorLoops.Map(job->Width, gradient, gradient, new ElementWise.ScaleOperator(share / sum));
                 gradient[target] -= share;
             }
             job->Losses[r] = Math.Log(sum) - (row[target] - max);
@@ -131,7 +107,6 @@ public static unsafe class CrossEntropy
         public float* Dlogits;
         public float* Logits;
         public int* Targets;
-        public ushort* Tokens;
         public double* Losses;
         public int Rows;
         public int Cols;

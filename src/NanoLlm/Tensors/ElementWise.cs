@@ -129,7 +129,8 @@ public static class ElementWise
         public Vector512<float> Invoke(Vector512<float> x, Vector512<float> y) => x * y;
     }
 
-    private readonly struct ScaleOperator(float alpha) : IUnaryOperator
+    // x → α·x
+    internal readonly struct ScaleOperator(float alpha) : IUnaryOperator
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public float Invoke(float x) => alpha * x;

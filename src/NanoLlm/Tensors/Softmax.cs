@@ -51,7 +51,7 @@ public static unsafe class Softmax
             var x = new ReadOnlySpan<float>(job->X + ((long)r * job->Cols), job->Cols);
             var y = new Span<float>(job->Y + ((long)r * job->Cols), job->Cols);
             var sum = VectorLoops.MapAndSum(job->Width, x, y, new ExpMinus(VectorLoops.Max(job->Width, x)));
-            VectorLoops.Map(job->Width, y, y, new Times(1f / sum));
+            VectorLoops.Map(job->Width, y, y, new ElementWise.ScaleOperator(1f / sum));
         }
     }
 
@@ -90,19 +90,6 @@ public static unsafe class Softmax
         public Vector256<float> Invoke(Vector256<float> x) => VectorMath.Exp(x - Vector256.Create(max));
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<float> Invoke(Vector512<float> x) => VectorMath.Exp(x - Vector512.Create(max));
-    }
-
-    // x → α·x
-    internal readonly struct Times(float alpha) : IUnaryOperator
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public float Invoke(float x) => alpha * x;
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector128<float> Invoke(Vector128<float> x) => alpha * x;
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<float> Invoke(Vector256<float> x) => alpha * x;
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Invoke(Vector512<float> x) => alpha * x;
     }
 
     // (y, dy, dx) → dx + y·(dy − dot)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using NanoLlm.Config;
 using NanoLlm.Model;
 using NanoLlm.Storage;
@@ -43,11 +44,10 @@ public static class Checkpoint
         var cortex = Cortex.FromFile(file, path);
         var spec = cortex.Model.Spec;
         var expected = ModelRegistry.Create(config.Model.Name, cortex.Tokenizer.VocabSize, config.Model.Hyperparameters).Spec;
-        if (config.Model.VocabSize != cortex.Tokenizer.VocabSize || expected.Name != spec.Name
-            || Resolved(expected) != Resolved(spec))
+        if (config.Model.VocabSize != spec.VocabSize || expected.Name != spec.Name || ModelKeys(expected) != ModelKeys(spec))
         {
             throw new ConfigException(
-                $"{config.Path}: [model] differs from the checkpoint {path} ({cortex.Model.Spec.Name}, vocab {cortex.Tokenizer.VocabSize}, {cortex.Model.Spec.Hyperparameters.ToJson()}): resume with the run file that wrote it");
+                $"{config.Path}: [model] differs from the checkpoint {path} ({spec.Name}, vocab {spec.VocabSize}, {ModelKeys(spec)}): resume with the run file that wrote it");
         }
         var optimizer = Optimizers.Create(config.Training, cortex.Model.Parameters);
         if (file.Metadata.GetValueOrDefault("optimizer") != optimizer.GetType().Name)
@@ -55,23 +55,27 @@ public static class Checkpoint
             throw new ConfigException(
                 $"{config.Path}: [training] optimizer is {config.Training.Optimizer}, the checkpoint {path} was written by {file.Metadata.GetValueOrDefault("optimizer")}: resume with the same optimizer");
         }
-        var state = optimizer.State.ToDictionary(
-            entry => entry.Key,
-            entry => file.Contains(OptimizerPrefix + entry.Key)
-                ? file.ToArray(OptimizerPrefix + entry.Key)
-                : throw new WeightsFileException($"{path}: tensor {OptimizerPrefix}{entry.Key} is missing"));
+        foreach (var (name, buffer) in optimizer.State)
+        {
+            var tensor = OptimizerPrefix + name;
+            if (!file.Contains(tensor) || file.Shape(tensor) is not [var length] || length != buffer.Length)
+            {
+                throw new WeightsFileException($"{path}: tensor {tensor} is missing or is not [{buffer.Length}]");
+            }
+            file.CopyTo(tensor, buffer);
+        }
+        optimizer.UpdateCount = Integer(file, "optimizer_step", path);
         return new CheckpointState(
             cortex,
+            optimizer,
             Integer(file, "checkpoint_step", path),
-            Integer(file, "optimizer_step", path),
-            double.Parse(file.Metadata.GetValueOrDefault("best_val_loss", "Infinity"), CultureInfo.InvariantCulture),
-            state);
+            double.Parse(file.Metadata.GetValueOrDefault("best_val_loss", "Infinity"), CultureInfo.InvariantCulture));
     }
 
-    // The model's keys with defaults filled in, as the model itself reads them (the run file's section also holds
-    // name and vocab_size; a loaded file's does not).
-    private static string Resolved(ModelSpec spec) =>
-        ModelRegistry.Create(spec.Name, spec.VocabSize, SettingsSection.FromJson("model", "checkpoint", spec.Hyperparameters.ToJson())).Spec.Hyperparameters.ToJson();
+    // The model's own keys as it resolved them (defaults included). name and vocab_size are compared on their own:
+    // a run file's section holds them, a weights file's does not.
+    private static string ModelKeys(ModelSpec spec) =>
+        JsonSerializer.Serialize(spec.Hyperparameters.Resolved.Where(p => p.Key is not ("name" or "vocab_size")).ToDictionary());
 
     private static int Integer(SafeTensorsFile file, string key, string path) =>
         int.TryParse(file.Metadata.GetValueOrDefault(key), NumberStyles.None, CultureInfo.InvariantCulture, out var value)
@@ -79,21 +83,5 @@ public static class Checkpoint
             : throw new WeightsFileException($"{path}: metadata key {key} is missing or not a number");
 }
 
-/// <summary>A checkpoint read back: the model with its tokenizer, where training stood, and the optimizer's buffers.</summary>
-public sealed record CheckpointState(Cortex Cortex, int Step, int OptimizerStep, double BestValidationLoss, IReadOnlyDictionary<string, float[]> OptimizerState)
-{
-    /// <summary>Copies the saved buffers and step into a freshly created optimizer of the same kind.</summary>
-    public void RestoreInto(IOptimizer optimizer)
-    {
-        foreach (var (name, buffer) in optimizer.State)
-        {
-            var saved = OptimizerState[name];
-            if (saved.Length != buffer.Length)
-            {
-                throw new WeightsFileException($"optimizer buffer {name} has {saved.Length} values, the model needs {buffer.Length}");
-            }
-            saved.CopyTo(buffer, 0);
-        }
-        optimizer.UpdateCount = OptimizerStep;
-    }
-}
+/// <summary>A checkpoint read back: the model with its tokenizer, the optimizer with its state, and where training stood.</summary>
+public sealed record CheckpointState(Cortex Cortex, IOptimizer Optimizer, int Step, double BestValidationLoss);

@@ -48,9 +48,7 @@ public sealed class Cortex
         if (resume)
         {
             var state = Checkpoint.Read(checkpointPath, config);
-            (cortex, startStep, bestValidationLoss) = (state.Cortex, state.Step, state.BestValidationLoss);
-            optimizer = Optimizers.Create(config.Training, cortex.Model.Parameters);
-            state.RestoreInto(optimizer);
+            (cortex, optimizer, startStep, bestValidationLoss) = (state.Cortex, state.Optimizer, state.Step, state.BestValidationLoss);
         }
         else
         {
@@ -70,6 +68,7 @@ public sealed class Cortex
         var trainer = new Trainer(cortex.Model, optimizer, config.Training, train.Length) { StartStep = startStep };
         var sampleSettings = new SamplingSettings(MaxNewTokens: 120, Temperature: 0.8, Seed: config.Training.Seed);
         var lastCheckpoint = resume ? startStep : 0;
+        var weightsWritten = resume;
         var hooks = new TrainingHooks
         {
             Progress = progress,
@@ -79,6 +78,7 @@ public sealed class Cortex
                 {
                     bestValidationLoss = evaluation?.Loss ?? bestValidationLoss;
                     cortex.Save(config.Weights.Path);
+                    weightsWritten = true;
                 }
             },
             Checkpoint = step =>
@@ -94,9 +94,12 @@ public sealed class Cortex
         }
         catch (TrainingDivergedException e)
         {
-            var kept = lastCheckpoint > 0
-                ? $"the checkpoint of step {lastCheckpoint} ({checkpointPath}) and the best weights ({config.Weights.Path}) are untouched"
-                : "nothing was written";
+            var kept = (lastCheckpoint > 0, weightsWritten) switch
+            {
+                (true, _) => $"the checkpoint of step {lastCheckpoint} ({checkpointPath}) and the best weights ({config.Weights.Path}) are untouched",
+                (false, true) => $"the best weights so far ({config.Weights.Path}) are untouched",
+                _ => "nothing was written",
+            };
             throw new TrainingDivergedException(
                 $"{config.Path}: {e.Message}: {kept}; lower [training] learning_rate or set grad_clip", e);
         }

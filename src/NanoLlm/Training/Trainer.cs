@@ -86,7 +86,7 @@ public sealed class Trainer
             }
             var learningRate = schedule.At(step);
             _optimizer.Update(parameters, (float)learningRate);
-            recentLosses[step % LossWindow] = loss;
+            recentLosses[(step - StartStep) % LossWindow] = loss;
             step++;
 
             var evaluateNow = step == totalSteps || (_settings.EvalInterval > 0 && step % _settings.EvalInterval == 0);

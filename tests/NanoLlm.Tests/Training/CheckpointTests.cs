@@ -35,9 +35,12 @@ public sealed class CheckpointTests : IDisposable
                 stop.Cancel();
             }
         }, stop.Token);
-        var (resumed, second) = Cortex.Train(TinyGpt("stopped.weights"), null, CancellationToken.None, resume: true);
+        var resumedLosses = new List<float>();
+        var (resumed, second) = Cortex.Train(TinyGpt("stopped.weights"), p => resumedLosses.Add(p.Loss), CancellationToken.None, resume: true);
 
         Assert.True(first.Interrupted);
+        // The summary's loss is the mean of the resumed run's own steps (14, fewer than the 20-step window).
+        Assert.Equal(resumedLosses.Average(), second.Loss, 1e-6);
         Assert.Equal(10, first.Steps);
         Assert.Equal(24, second.Steps);
         Assert.Equal(uninterrupted.Model.Parameters.Values, resumed.Model.Parameters.Values);

@@ -18,10 +18,11 @@ public static class Linear
     {
         var (outputs, inputs) = (weight.Shape[0], weight.Shape[1]);
         var w = weight.Values;
+        ReadOnlySpan<float> b = bias is null ? [] : bias.Values;
         x = x[..inputs];
         for (var j = 0; j < outputs; j++)
         {
-            y[j] = ElementWise.Dot(x, w.Slice(j * inputs, inputs)) + (bias is null ? 0f : bias.Values[j]);
+            y[j] = ElementWise.Dot(x, w.Slice(j * inputs, inputs)) + (b.IsEmpty ? 0f : b[j]);
         }
     }
 
