@@ -23,8 +23,8 @@ BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 build:
 	$(BUILD) NanoLlm.slnx
 
-# Results go to TestResults/ as TRX files too, so CI can count them.
-test:
+# Tiny Shakespeare first (some tests train on it); results go to TestResults/ as TRX files too, so CI can count them.
+test: data
 	NANOLLM_TINYSHAKESPEARE=$(TINYSHAKESPEARE) $(DOTNET) test NanoLlm.slnx --nologo -c $(CONFIGURATION) --logger "trx" --logger "console;verbosity=minimal" --results-directory TestResults
 
 lint:
