@@ -82,7 +82,8 @@ public sealed class GptModel : ILanguageModel
             _sinusoids = SinusoidalTable(_contextLength, _channels);
             _embeddingScale = MathF.Sqrt(_channels);
         }
-        _blocks = [.. Enumerable.Range(0, layers).Select(l => new TransformerBlock(Parameters, $"h.{l}", heads, dropout))];
+        var scratch = new LayerScratch();
+        _blocks = [.. Enumerable.Range(0, layers).Select(l => new TransformerBlock(Parameters, $"h.{l}", heads, dropout, scratch))];
         _embeddingDropout = new Dropout(dropout);
         _finalNorm = new LayerNormalization(Parameters, "ln_f");
         _head = tied ? _tokenEmbedding : Parameters["lm_head.weight"];

@@ -31,6 +31,37 @@ public static unsafe class Softmax
         }
     }
 
+    /// <summary>
+    /// Attention's masked softmax, in place, over <paramref name="matrices"/> [T, T] score matrices (row i is position
+    /// i): each row's softmax over its columns 0..i, zeros after (the future), in one call over all rows.
+    /// </summary>
+    // S[m,i,:] ← (e^(S[m,i,j] − max_{k≤i} S[m,i,k]) / Σ_{k≤i} e^(S[m,i,k] − max) if j ≤ i, else 0)
+    public static void CausalForward(Span<float> scores, int matrices, int t)
+    {
+        CheckShape(scores.Length, matrices * t, t, nameof(scores));
+        fixed (float* sp = scores)
+        {
+            var job = new Job { Y = sp, Cols = t, Width = KernelSettings.VectorWidth };
+            ParallelRows.For(matrices * t, t * 2L, &CausalForwardRows, &job);
+        }
+    }
+
+    /// <summary>
+    /// The backward pass of <see cref="CausalForward"/>, in place: <paramref name="grads"/> holds ∂L/∂P on entry and
+    /// ∂L/∂S on return (zero where the mask was).
+    /// </summary>
+    // dS[m,i,j] = P[m,i,j]·(dP[m,i,j] − Σ_{k≤i} dP[m,i,k]·P[m,i,k]) for j ≤ i, else 0
+    public static void CausalBackward(Span<float> grads, ReadOnlySpan<float> probabilities, int matrices, int t)
+    {
+        CheckShape(grads.Length, matrices * t, t, nameof(grads));
+        CheckShape(probabilities.Length, matrices * t, t, nameof(probabilities));
+        fixed (float* gp = grads, pp = probabilities)
+        {
+            var job = new Job { Y = pp, Dy = gp, Cols = t, Width = KernelSettings.VectorWidth };
+            ParallelRows.For(matrices * t, t, &CausalBackwardRows, &job);
+        }
+    }
+
     // A span may be longer than its shape (a buffer sized for the largest batch); its leading elements are used.
     internal static void CheckShape(int length, int rows, int cols, string name)
     {
@@ -69,6 +100,39 @@ public static unsafe class Softmax
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CausalForwardRows(void* context, int first, int last)
+    {
+        var job = (Job*)context;
+        var t = job->Cols;
+        for (var r = first; r < last; r++)
+        {
+            var visible = (r % t) + 1;
+            var row = new Span<float>(job->Y + ((long)r * t), t);
+            var scores = row[..visible];
+            var sum = VectorLoops.MapAndSum(job->Width, scores, scores, new ExpMinus(VectorLoops.Max(job->Width, scores)));
+            VectorLoops.Map(job->Width, scores, scores, new ElementWise.ScaleOperator(1f / sum));
+            row[visible..].Clear();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CausalBackwardRows(void* context, int first, int last)
+    {
+        var job = (Job*)context;
+        var t = job->Cols;
+        for (var r = first; r < last; r++)
+        {
+            var visible = (r % t) + 1;
+            var offset = (long)r * t;
+            var probabilities = new ReadOnlySpan<float>(job->Y + offset, visible);
+            var row = new Span<float>(job->Dy + offset, t);
+            var grads = row[..visible];
+            VectorLoops.Map(job->Width, probabilities, grads, grads, new CausalBackwardOperator(VectorLoops.Dot(job->Width, grads, probabilities)));
+            row[visible..].Clear();
+        }
+    }
+
     private struct Job
     {
         public float* Y;
@@ -90,6 +154,19 @@ public static unsafe class Softmax
         public Vector256<float> Invoke(Vector256<float> x) => VectorMath.Exp(x - Vector256.Create(max));
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<float> Invoke(Vector512<float> x) => VectorMath.Exp(x - Vector512.Create(max));
+    }
+
+    // (p, dp) → p·(dp − dot)
+    private readonly struct CausalBackwardOperator(float dot) : IBinaryOperator
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float Invoke(float p, float dp) => p * (dp - dot);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector128<float> Invoke(Vector128<float> p, Vector128<float> dp) => p * (dp - Vector128.Create(dot));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Invoke(Vector256<float> p, Vector256<float> dp) => p * (dp - Vector256.Create(dot));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Invoke(Vector512<float> p, Vector512<float> dp) => p * (dp - Vector512.Create(dot));
     }
 
     // (y, dy, dx) → dx + y·(dy − dot)

@@ -18,16 +18,15 @@ public sealed class CausalSelfAttention
     private readonly int _heads;
     private readonly int _headSize;
     private readonly float _scale;
+    private readonly LayerScratch _scratch;
     private float[] _qkv = [];
     private float[] _probabilities = [];
     private float[] _headOutputs = [];
-    private float[] _qkvGrads = [];
-    private float[] _probabilityGrads = [];
-    private float[] _scoreGrads = [];
-    private float[] _headOutputGrads = [];
 
-    public CausalSelfAttention(ParameterSet parameters, string prefix, int heads)
+    /// <param name="scratch">Shared with the model's other layers; a layer of its own without one.</param>
+    public CausalSelfAttention(ParameterSet parameters, string prefix, int heads, LayerScratch? scratch = null)
     {
+        _scratch = scratch ?? new LayerScratch();
         _qkvWeight = parameters[$"{prefix}.c_attn.weight"];
         _qkvBias = parameters[$"{prefix}.c_attn.bias"];
         _projWeight = parameters[$"{prefix}.c_proj.weight"];
@@ -58,13 +57,12 @@ public sealed class CausalSelfAttention
         if (_qkv.Length < rows * 3 * _channels || _probabilities.Length < scores)
         {
             _qkv = new float[rows * 3 * _channels];
-            _qkvGrads = new float[rows * 3 * _channels];
             _headOutputs = new float[rows * _channels];
-            _headOutputGrads = new float[rows * _channels];
             _probabilities = new float[scores];
-            _probabilityGrads = new float[scores];
-            _scoreGrads = new float[scores];
         }
+        _scratch.Reserve(ScratchBuffer.QkvGrads, rows * 3 * _channels);
+        _scratch.Reserve(ScratchBuffer.HeadOutputGrads, rows * _channels);
+        _scratch.Reserve(ScratchBuffer.ScoreGrads, scores);
     }
 
     // [q|k|v] = x·W_attnᵀ + b;  P[b,h] = causal softmax(Q·Kᵀ/√D);  O[b,h] = P·V;  y = O·W_projᵀ + b_proj
@@ -79,7 +77,7 @@ public sealed class CausalSelfAttention
         Linear.Forward(qkv, x, _qkvWeight, _qkvBias, rows);
         // S = Q·Kᵀ/√D, then each row t keeps columns 0..t: the causal mask.
         MatMul.Batched(probabilities, square, qkv, qkvLayout, qkv[c..], transposedKeys, batchSize, _heads, t, d, t, _scale);
-        CausalSoftmax(probabilities, batchSize * _heads, t);
+        Softmax.CausalForward(probabilities, batchSize * _heads, t);
         MatMul.Batched(_headOutputs.AsSpan(0, rows * c), heads, probabilities, square, qkv[(2 * c)..], qkvLayout, batchSize, _heads, t, t, d);
         Linear.Forward(y, _headOutputs, _projWeight, _projBias, rows);
     }
@@ -90,27 +88,19 @@ public sealed class CausalSelfAttention
         var (c, t, d) = (_channels, length, _headSize);
         var rows = batchSize * length;
         var qkv = _qkv.AsSpan(0, rows * 3 * c);
-        var qkvGrads = _qkvGrads.AsSpan(0, rows * 3 * c);
+        var qkvGrads = _scratch.Get(ScratchBuffer.QkvGrads, rows * 3 * c);
         var scoreCount = batchSize * _heads * t * t;
         var probabilities = _probabilities.AsSpan(0, scoreCount);
-        var probabilityGrads = _probabilityGrads.AsSpan(0, scoreCount);
-        var scoreGrads = _scoreGrads.AsSpan(0, scoreCount);
-        var headOutputGrads = _headOutputGrads.AsSpan(0, rows * c);
+        var scoreGrads = _scratch.Get(ScratchBuffer.ScoreGrads, scoreCount);
+        var headOutputGrads = _scratch.Get(ScratchBuffer.HeadOutputGrads, rows * c);
         var (qkvLayout, transposedKeys, square, heads) = Layouts(t);
         var transposedSquare = square with { Transposed = true };
 
         headOutputGrads.Clear();
         Linear.Backward(headOutputGrads, _projWeight, _projBias, dy, _headOutputs, rows);
-        MatMul.Batched(probabilityGrads, square, headOutputGrads, heads, qkv[(2 * c)..], transposedKeys, batchSize, _heads, t, d, t);
+        MatMul.Batched(scoreGrads, square, headOutputGrads, heads, qkv[(2 * c)..], transposedKeys, batchSize, _heads, t, d, t);
         MatMul.Batched(qkvGrads[(2 * c)..], qkvLayout, probabilities, transposedSquare, headOutputGrads, heads, batchSize, _heads, t, t, d);
-
-        scoreGrads.Clear();
-        for (var row = 0; row < batchSize * _heads * t; row++)
-        {
-            var visible = (row % t) + 1;
-            var offset = row * t;
-            Softmax.Backward(scoreGrads.Slice(offset, visible), probabilities.Slice(offset, visible), probabilityGrads.Slice(offset, visible), 1, visible);
-        }
+        Softmax.CausalBackward(scoreGrads, probabilities, batchSize * _heads, t);
         MatMul.Batched(qkvGrads, qkvLayout, scoreGrads, square, qkv[c..], qkvLayout, batchSize, _heads, t, t, d, _scale);
         MatMul.Batched(qkvGrads[c..], qkvLayout, scoreGrads, transposedSquare, qkv, qkvLayout, batchSize, _heads, t, t, d, _scale);
         Linear.Backward(dx, _qkvWeight, _qkvBias, qkvGrads, x, rows);
@@ -158,18 +148,6 @@ public sealed class CausalSelfAttention
         var square = new MatrixLayout(RowStride: t, BatchStride: _heads * t * t, HeadStride: t * t);
         var heads = new MatrixLayout(RowStride: _channels, BatchStride: t * _channels, HeadStride: _headSize);
         return (qkv, qkv with { Transposed = true }, square, heads);
-    }
-
-    // Row i of each [T, T] score matrix is position i: softmax over columns 0..i, zeros after (the future is masked).
-    private static void CausalSoftmax(Span<float> scores, int matrices, int t)
-    {
-        for (var row = 0; row < matrices * t; row++)
-        {
-            var visible = (row % t) + 1;
-            var scoresRow = scores.Slice(row * t, t);
-            Softmax.Forward(scoresRow[..visible], scoresRow[..visible], 1, visible);
-            scoresRow[visible..].Clear();
-        }
     }
 }
 

@@ -13,13 +13,13 @@ public sealed class FeedForward
     private readonly Parameter _projWeight;
     private readonly Parameter _projBias;
     private readonly int _hidden;
+    private readonly LayerScratch _scratch;
     private float[] _preActivation = [];
-    private float[] _activation = [];
-    private float[] _activationGrads = [];
-    private float[] _preActivationGrads = [];
 
-    public FeedForward(ParameterSet parameters, string prefix)
+    /// <param name="scratch">Shared with the model's other layers; a layer of its own without one.</param>
+    public FeedForward(ParameterSet parameters, string prefix, LayerScratch? scratch = null)
     {
+        _scratch = scratch ?? new LayerScratch();
         _fcWeight = parameters[$"{prefix}.c_fc.weight"];
         _fcBias = parameters[$"{prefix}.c_fc.bias"];
         _projWeight = parameters[$"{prefix}.c_proj.weight"];
@@ -45,29 +45,33 @@ public sealed class FeedForward
         if (_preActivation.Length < rows * _hidden)
         {
             _preActivation = new float[rows * _hidden];
-            _activation = new float[rows * _hidden];
-            _activationGrads = new float[rows * _hidden];
-            _preActivationGrads = new float[rows * _hidden];
         }
+        _scratch.Reserve(ScratchBuffer.Activation, rows * _hidden);
+        _scratch.Reserve(ScratchBuffer.ActivationGrads, rows * _hidden);
+        _scratch.Reserve(ScratchBuffer.PreActivationGrads, rows * _hidden);
     }
 
     // h = x·W_fcᵀ + b_fc;  a = GELU(h);  y = a·W_projᵀ + b_proj
     public void Forward(Span<float> y, ReadOnlySpan<float> x, int rows)
     {
         var size = rows * _hidden;
+        var activation = _scratch.Get(ScratchBuffer.Activation, size);
         Linear.Forward(_preActivation, x, _fcWeight, _fcBias, rows);
-        Gelu.Forward(_activation.AsSpan(0, size), _preActivation.AsSpan(0, size));
-        Linear.Forward(y, _activation, _projWeight, _projBias, rows);
+        Gelu.Forward(activation, _preActivation.AsSpan(0, size));
+        Linear.Forward(y, activation, _projWeight, _projBias, rows);
     }
 
-    // da = dy·W_proj;  dh = GELU'(h)·da;  dx += dh·W_fc   (plus the weight and bias gradients of both layers)
+    // a = GELU(h) again (cheaper to recompute than to keep per layer);  da = dy·W_proj;  dh = GELU'(h)·da;
+    // dx += dh·W_fc   (plus the weight and bias gradients of both layers)
     public void Backward(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int rows)
     {
         var size = rows * _hidden;
-        var activationGrads = _activationGrads.AsSpan(0, size);
-        var preActivationGrads = _preActivationGrads.AsSpan(0, size);
+        var activation = _scratch.Get(ScratchBuffer.Activation, size);
+        var activationGrads = _scratch.Get(ScratchBuffer.ActivationGrads, size);
+        var preActivationGrads = _scratch.Get(ScratchBuffer.PreActivationGrads, size);
+        Gelu.Forward(activation, _preActivation.AsSpan(0, size));
         activationGrads.Clear();
-        Linear.Backward(activationGrads, _projWeight, _projBias, dy, _activation, rows);
+        Linear.Backward(activationGrads, _projWeight, _projBias, dy, activation, rows);
         preActivationGrads.Clear();
         Gelu.Backward(preActivationGrads, _preActivation.AsSpan(0, size), activationGrads);
         Linear.Backward(dx, _fcWeight, _fcBias, preActivationGrads, x, rows);

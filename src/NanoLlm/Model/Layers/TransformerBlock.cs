@@ -9,23 +9,23 @@ namespace NanoLlm.Model.Layers;
 public sealed class TransformerBlock
 {
     private readonly int _channels;
+    private readonly LayerScratch _scratch;
     private float[] _attentionInput = [];
-    private float[] _branchOutput = [];
     private float[] _afterAttention = [];
     private float[] _feedForwardInput = [];
-    private float[] _normGrads = [];
-    private float[] _branchGrads = [];
     private readonly Dropout _attentionDropout;
     private readonly Dropout _feedForwardDropout;
 
-    public TransformerBlock(ParameterSet parameters, string prefix, int heads, float dropout = 0f)
+    /// <param name="scratch">Shared by all blocks of a model (they run one at a time); a block of its own without one.</param>
+    public TransformerBlock(ParameterSet parameters, string prefix, int heads, float dropout = 0f, LayerScratch? scratch = null)
     {
+        _scratch = scratch ?? new LayerScratch();
         _attentionDropout = new Dropout(dropout);
         _feedForwardDropout = new Dropout(dropout);
         FirstNorm = new LayerNormalization(parameters, $"{prefix}.ln_1");
-        Attention = new CausalSelfAttention(parameters, $"{prefix}.attn", heads);
+        Attention = new CausalSelfAttention(parameters, $"{prefix}.attn", heads, _scratch);
         SecondNorm = new LayerNormalization(parameters, $"{prefix}.ln_2");
-        FeedForward = new FeedForward(parameters, $"{prefix}.mlp");
+        FeedForward = new FeedForward(parameters, $"{prefix}.mlp", _scratch);
         _channels = Attention.OutputProjection.Shape[0];
     }
 
@@ -55,11 +55,14 @@ public sealed class TransformerBlock
         if (_attentionInput.Length < rows * _channels)
         {
             _attentionInput = new float[rows * _channels];
-            _branchOutput = new float[rows * _channels];
             _afterAttention = new float[rows * _channels];
             _feedForwardInput = new float[rows * _channels];
-            _normGrads = new float[rows * _channels];
-            _branchGrads = new float[rows * _channels];
+        }
+        _scratch.Reserve(ScratchBuffer.BranchOutput, rows * _channels);
+        _scratch.Reserve(ScratchBuffer.NormGrads, rows * _channels);
+        if (_attentionDropout.Rate > 0)
+        {
+            _scratch.Reserve(ScratchBuffer.BranchGrads, rows * _channels);
         }
     }
 
@@ -68,7 +71,7 @@ public sealed class TransformerBlock
     {
         var size = batchSize * length * _channels;
         var rows = batchSize * length;
-        var branch = _branchOutput.AsSpan(0, size);
+        var branch = _scratch.Get(ScratchBuffer.BranchOutput, size);
         var afterAttention = _afterAttention.AsSpan(0, size);
 
         FirstNorm.Forward(_attentionInput, x, rows);
@@ -89,7 +92,7 @@ public sealed class TransformerBlock
     {
         var size = batchSize * length * _channels;
         var rows = batchSize * length;
-        var normGrads = _normGrads.AsSpan(0, size);
+        var normGrads = _scratch.Get(ScratchBuffer.NormGrads, size);
 
         normGrads.Clear();
         FeedForward.Backward(normGrads, BranchGrads(_feedForwardDropout, residualGrads), _feedForwardInput, rows);
@@ -106,7 +109,7 @@ public sealed class TransformerBlock
         {
             return residualGrads;
         }
-        var grads = _branchGrads.AsSpan(0, residualGrads.Length);
+        var grads = _scratch.Get(ScratchBuffer.BranchGrads, residualGrads.Length);
         residualGrads.CopyTo(grads);
         dropout.Backward(grads);
         return grads;
