@@ -27,7 +27,7 @@ public static unsafe class Gelu
         }
     }
 
-    // dx += dy·(σ(2u) + x·σ(2u)·(1 − σ(2u))·2u′),  u′ = √(2/π)·(1 + 3·0.044715·x²)
+    // dx = dy·(σ(2u) + x·σ(2u)·(1 − σ(2u))·2u′),  u′ = √(2/π)·(1 + 3·0.044715·x²);  dx may be dy (in place)
     public static void Backward(Span<float> dx, ReadOnlySpan<float> x, ReadOnlySpan<float> dy)
     {
         ElementWise.CheckSameLength(dx.Length, x.Length);
@@ -52,8 +52,8 @@ public static unsafe class Gelu
     {
         var job = (Job*)context;
         var (start, length) = job->Range(first, last);
-        var dx = new Span<float>(job->Y + start, length);
-        VectorLoops.Map(job->Width, new ReadOnlySpan<float>(job->X + start, length), new ReadOnlySpan<float>(job->Dy + start, length), dx, dx, default(BackwardOperator));
+        VectorLoops.Map(
+            job->Width, new ReadOnlySpan<float>(job->X + start, length), new ReadOnlySpan<float>(job->Dy + start, length), new Span<float>(job->Y + start, length), default(BackwardOperator));
     }
 
     private struct Job
@@ -90,42 +90,42 @@ public static unsafe class Gelu
             x / (Vector512<float>.One + VectorMath.Exp(Vector512.Create(-TwoSqrtTwoOverPi) * x * Vector512.FusedMultiplyAdd(Vector512.Create(Cubic) * x, x, Vector512<float>.One)));
     }
 
-    // (x, dy, dx) → dx + dy·(s + x·s·(1 − s)·2u′) with s = σ(2u)
-    private readonly struct BackwardOperator : ITernaryOperator
+    // (x, dy) → dy·(s + x·s·(1 − s)·2u′) with s = σ(2u)
+    private readonly struct BackwardOperator : IBinaryOperator
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public float Invoke(float x, float dy, float dx)
+        public float Invoke(float x, float dy)
         {
             var s = 1f / (1f + VectorMath.Exp(-TwoSqrtTwoOverPi * x * MathF.FusedMultiplyAdd(Cubic * x, x, 1f)));
             var slope = TwoSqrtTwoOverPi * MathF.FusedMultiplyAdd(CubicSlope * x, x, 1f);
-            return MathF.FusedMultiplyAdd(dy, MathF.FusedMultiplyAdd(x * s * (1f - s), slope, s), dx);
+            return dy * MathF.FusedMultiplyAdd(x * s * (1f - s), slope, s);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector128<float> Invoke(Vector128<float> x, Vector128<float> dy, Vector128<float> dx)
+        public Vector128<float> Invoke(Vector128<float> x, Vector128<float> dy)
         {
             var one = Vector128<float>.One;
             var s = one / (one + VectorMath.Exp(Vector128.Create(-TwoSqrtTwoOverPi) * x * Vector128.FusedMultiplyAdd(Vector128.Create(Cubic) * x, x, one)));
             var slope = Vector128.Create(TwoSqrtTwoOverPi) * Vector128.FusedMultiplyAdd(Vector128.Create(CubicSlope) * x, x, one);
-            return Vector128.FusedMultiplyAdd(dy, Vector128.FusedMultiplyAdd(x * s * (one - s), slope, s), dx);
+            return dy * Vector128.FusedMultiplyAdd(x * s * (one - s), slope, s);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<float> Invoke(Vector256<float> x, Vector256<float> dy, Vector256<float> dx)
+        public Vector256<float> Invoke(Vector256<float> x, Vector256<float> dy)
         {
             var one = Vector256<float>.One;
             var s = one / (one + VectorMath.Exp(Vector256.Create(-TwoSqrtTwoOverPi) * x * Vector256.FusedMultiplyAdd(Vector256.Create(Cubic) * x, x, one)));
             var slope = Vector256.Create(TwoSqrtTwoOverPi) * Vector256.FusedMultiplyAdd(Vector256.Create(CubicSlope) * x, x, one);
-            return Vector256.FusedMultiplyAdd(dy, Vector256.FusedMultiplyAdd(x * s * (one - s), slope, s), dx);
+            return dy * Vector256.FusedMultiplyAdd(x * s * (one - s), slope, s);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Invoke(Vector512<float> x, Vector512<float> dy, Vector512<float> dx)
+        public Vector512<float> Invoke(Vector512<float> x, Vector512<float> dy)
         {
             var one = Vector512<float>.One;
             var s = one / (one + VectorMath.Exp(Vector512.Create(-TwoSqrtTwoOverPi) * x * Vector512.FusedMultiplyAdd(Vector512.Create(Cubic) * x, x, one)));
             var slope = Vector512.Create(TwoSqrtTwoOverPi) * Vector512.FusedMultiplyAdd(Vector512.Create(CubicSlope) * x, x, one);
-            return Vector512.FusedMultiplyAdd(dy, Vector512.FusedMultiplyAdd(x * s * (one - s), slope, s), dx);
+            return dy * Vector512.FusedMultiplyAdd(x * s * (one - s), slope, s);
         }
     }
 }

@@ -6,13 +6,14 @@ namespace NanoLlm.Training;
 /// </summary>
 public sealed class TokenSplit
 {
-    public TokenSplit(ushort[] tokens, int[] bytesPerToken)
+    public TokenSplit(ReadOnlyMemory<ushort> tokens, int[] bytesPerToken)
     {
         Tokens = tokens;
         BytesPerToken = bytesPerToken;
     }
 
-    public ushort[] Tokens { get; }
+    /// <summary>The split's tokens: a view of the corpus's one token array, not a copy.</summary>
+    public ReadOnlyMemory<ushort> Tokens { get; }
 
     /// <summary>Indexed by token id: how many bytes of text that token decodes to.</summary>
     public int[] BytesPerToken { get; }
@@ -24,16 +25,17 @@ public sealed class TokenSplit
     {
         var validationLength = (int)(tokens.Length * fraction);
         var trainLength = tokens.Length - validationLength;
-        return (new TokenSplit(tokens[..trainLength], bytesPerToken), new TokenSplit(tokens[trainLength..], bytesPerToken));
+        return (new TokenSplit(tokens.AsMemory(0, trainLength), bytesPerToken), new TokenSplit(tokens.AsMemory(trainLength), bytesPerToken));
     }
 
     /// <summary>Writes window <c>[start, start+length)</c> as inputs and the window shifted by one as targets.</summary>
     public void Window(int start, Span<int> inputs, Span<int> targets)
     {
+        var tokens = Tokens.Span;
         for (var t = 0; t < inputs.Length; t++)
         {
-            inputs[t] = Tokens[start + t];
-            targets[t] = Tokens[start + t + 1];
+            inputs[t] = tokens[start + t];
+            targets[t] = tokens[start + t + 1];
         }
     }
 }

@@ -48,7 +48,6 @@ public sealed class FeedForward
         }
         _scratch.Reserve(ScratchBuffer.Activation, rows * _hidden);
         _scratch.Reserve(ScratchBuffer.ActivationGrads, rows * _hidden);
-        _scratch.Reserve(ScratchBuffer.PreActivationGrads, rows * _hidden);
     }
 
     // h = x·W_fcᵀ + b_fc;  a = GELU(h);  y = a·W_projᵀ + b_proj
@@ -61,20 +60,19 @@ public sealed class FeedForward
         Linear.Forward(y, activation, _projWeight, _projBias, rows);
     }
 
-    // a = GELU(h) again (cheaper to recompute than to keep per layer);  da = dy·W_proj;  dh = GELU'(h)·da;
+    // a = GELU(h) again (cheaper to recompute than to keep per layer);  da = dy·W_proj;  dh = GELU'(h)·da (over da);
     // dx += dh·W_fc   (plus the weight and bias gradients of both layers)
     public void Backward(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int rows)
     {
         var size = rows * _hidden;
         var activation = _scratch.Get(ScratchBuffer.Activation, size);
         var activationGrads = _scratch.Get(ScratchBuffer.ActivationGrads, size);
-        var preActivationGrads = _scratch.Get(ScratchBuffer.PreActivationGrads, size);
         Gelu.Forward(activation, _preActivation.AsSpan(0, size));
         activationGrads.Clear();
         Linear.Backward(activationGrads, _projWeight, _projBias, dy, activation, rows);
-        preActivationGrads.Clear();
-        Gelu.Backward(preActivationGrads, _preActivation.AsSpan(0, size), activationGrads);
-        Linear.Backward(dx, _fcWeight, _fcBias, preActivationGrads, x, rows);
+        // dh overwrites da in place: da is not needed once dh is known.
+        Gelu.Backward(activationGrads, _preActivation.AsSpan(0, size), activationGrads);
+        Linear.Backward(dx, _fcWeight, _fcBias, activationGrads, x, rows);
     }
 
     /// <summary>One position at inference: the same math on a single row, in the caller's scratch buffers.</summary>

@@ -26,6 +26,9 @@ public sealed class LayerScratch
 /// <summary>The shared buffers of <see cref="LayerScratch"/>; two names never share memory.</summary>
 public enum ScratchBuffer
 {
+    /// <summary>A block's LayerNorm output, the input of its attention or feed-forward branch; made again in Backward.</summary>
+    NormOutput,
+
     /// <summary>A block's attention or feed-forward output before it joins the residual stream.</summary>
     BranchOutput,
 
@@ -47,9 +50,6 @@ public enum ScratchBuffer
     /// <summary>The feed-forward GELU output: made in Forward, made again in Backward for c_proj's weight gradient.</summary>
     Activation,
 
-    /// <summary>∂L/∂(GELU output), [B·T, H].</summary>
+    /// <summary>∂L/∂(GELU output), then ∂L/∂(GELU input) in place, [B·T, H].</summary>
     ActivationGrads,
-
-    /// <summary>∂L/∂(GELU input), [B·T, H].</summary>
-    PreActivationGrads,
 }

@@ -10,9 +10,7 @@ public sealed class TransformerBlock
 {
     private readonly int _channels;
     private readonly LayerScratch _scratch;
-    private float[] _attentionInput = [];
     private float[] _afterAttention = [];
-    private float[] _feedForwardInput = [];
     private readonly Dropout _attentionDropout;
     private readonly Dropout _feedForwardDropout;
 
@@ -52,12 +50,11 @@ public sealed class TransformerBlock
         Attention.EnsureCapacity(batchSize, length);
         SecondNorm.EnsureCapacity(rows);
         FeedForward.EnsureCapacity(rows);
-        if (_attentionInput.Length < rows * _channels)
+        if (_afterAttention.Length < rows * _channels)
         {
-            _attentionInput = new float[rows * _channels];
             _afterAttention = new float[rows * _channels];
-            _feedForwardInput = new float[rows * _channels];
         }
+        _scratch.Reserve(ScratchBuffer.NormOutput, rows * _channels);
         _scratch.Reserve(ScratchBuffer.BranchOutput, rows * _channels);
         _scratch.Reserve(ScratchBuffer.NormGrads, rows * _channels);
         if (_attentionDropout.Rate > 0)
@@ -71,34 +68,39 @@ public sealed class TransformerBlock
     {
         var size = batchSize * length * _channels;
         var rows = batchSize * length;
+        var normalized = _scratch.Get(ScratchBuffer.NormOutput, size);
         var branch = _scratch.Get(ScratchBuffer.BranchOutput, size);
         var afterAttention = _afterAttention.AsSpan(0, size);
 
-        FirstNorm.Forward(_attentionInput, x, rows);
-        Attention.Forward(branch, _attentionInput, batchSize, length);
+        FirstNorm.Forward(normalized, x, rows);
+        Attention.Forward(branch, normalized, batchSize, length);
         _attentionDropout.Forward(branch, training, seed, stream);
         ElementWise.Add(afterAttention, x[..size], branch);
-        SecondNorm.Forward(_feedForwardInput, afterAttention, rows);
-        FeedForward.Forward(branch, _feedForwardInput, rows);
+        SecondNorm.Forward(normalized, afterAttention, rows);
+        FeedForward.Forward(branch, normalized, rows);
         _feedForwardDropout.Forward(branch, training, seed, stream + 1);
         ElementWise.Add(y[..size], afterAttention, branch);
     }
 
     /// <summary>
     /// On entry <paramref name="residualGrads"/> holds ∂L/∂y; on return ∂L/∂x. Each branch's gradient is added to
-    /// the residual one, which is the identity's gradient.
+    /// the residual one, which is the identity's gradient. The LayerNorm outputs the branches read are made again
+    /// from x and x₁ (a row-wise pass, cheap next to the branches' matrix products) instead of being kept per block.
     /// </summary>
     public void Backward(Span<float> residualGrads, ReadOnlySpan<float> x, int batchSize, int length)
     {
         var size = batchSize * length * _channels;
         var rows = batchSize * length;
+        var normalized = _scratch.Get(ScratchBuffer.NormOutput, size);
         var normGrads = _scratch.Get(ScratchBuffer.NormGrads, size);
 
+        SecondNorm.Forward(normalized, _afterAttention, rows);
         normGrads.Clear();
-        FeedForward.Backward(normGrads, BranchGrads(_feedForwardDropout, residualGrads), _feedForwardInput, rows);
+        FeedForward.Backward(normGrads, BranchGrads(_feedForwardDropout, residualGrads), normalized, rows);
         SecondNorm.Backward(residualGrads, normGrads, _afterAttention, rows);
+        FirstNorm.Forward(normalized, x, rows);
         normGrads.Clear();
-        Attention.Backward(normGrads, BranchGrads(_attentionDropout, residualGrads), _attentionInput, batchSize, length);
+        Attention.Backward(normGrads, BranchGrads(_attentionDropout, residualGrads), normalized, batchSize, length);
         FirstNorm.Backward(residualGrads, normGrads, x, rows);
     }
 
