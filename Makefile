@@ -97,11 +97,13 @@ parity:
 
 # NanoLlm against its PyTorch twin (tools/reference/train.py) on the baby recipe: the same steps at 1 and 2 threads
 # (NANOLLM_THREADS; torch.set_num_threads and OMP_NUM_THREADS), one after the other; prints ms/step, tokens/s, peak
-# RSS and the final validation loss of each, and the NanoLlm/PyTorch ratios. PEER_STEPS sets the steps.
+# RSS and the final validation loss of each, and the NanoLlm/PyTorch ratios. PEER_STEPS sets the steps; then the
+# same for a larger model (6 layers, 384 wide, context 256, batch 16) for PEER_LARGER_STEPS steps (0 skips it).
 PEER_STEPS   ?= 200
+PEER_LARGER_STEPS ?= 20
 PEER_THREADS ?= 1,2
 PEER_CONFIG  ?= configs/shakespeare-baby.toml
 bench-peers:
 	@$(PYTHON) -c 'import torch' 2>/dev/null || { echo "make bench-peers needs PyTorch for $(PYTHON): apt-get install python3-torch" >&2; exit 2; }
 	@$(BUILD) src/NanoLlm.Train >/dev/null || $(BUILD) src/NanoLlm.Train
-	$(PYTHON) tools/reference/bench_peers.py --train-dll $(BIN_TRAIN) --corpus $(TINYSHAKESPEARE) --config $(PEER_CONFIG) --steps $(PEER_STEPS) --threads $(PEER_THREADS) --dotnet $(DOTNET) --python $(PYTHON)
+	$(PYTHON) tools/reference/bench_peers.py --train-dll $(BIN_TRAIN) --corpus $(TINYSHAKESPEARE) --config $(PEER_CONFIG) --steps $(PEER_STEPS) --larger-steps $(PEER_LARGER_STEPS) --threads $(PEER_THREADS) --dotnet $(DOTNET) --python $(PYTHON)

@@ -11,8 +11,11 @@ namespace NanoLlm.Tensors;
 /// </summary>
 internal static unsafe class KernelThreads
 {
-    // A helper or the caller spins this long for the next signal before it sleeps: kernel calls come in quick runs.
-    private static readonly long SpinTicks = Stopwatch.Frequency / 20_000;
+    // A helper or the caller spins this long for the next signal before it sleeps. A training step runs a parallel
+    // kernel every few tens to hundreds of microseconds, with one-thread work between; waking a sleeping thread costs
+    // tens of microseconds on a virtual machine, so a helper that slept after 50 µs made attention no faster on two
+    // threads than on one. Like OpenMP's spin-wait, the cost is a busy core for up to a millisecond after the last call.
+    private static readonly long SpinTicks = Stopwatch.Frequency / 1_000;
 
     private static readonly Lock Gate = new();
     private static readonly object AllDone = new();

@@ -91,21 +91,35 @@ public static unsafe class LayerNorm
         }
     }
 
+    // Each thread sums its columns over all rows in a small buffer of its own and adds the sums to dγ and dβ once:
+    // writing dγ row after row would make two threads' neighbouring columns share a cache line on every row.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ParameterGradientColumns(void* context, int first, int last)
     {
+        const int blockColumns = 256;
         var job = (Job*)context;
-        var column0 = first * 16;
-        var width = Math.Min(last * 16, job->Cols) - column0;
-        var dgamma = new Span<float>(job->Dgamma + column0, width);
-        var dbeta = new Span<float>(job->Dbeta + column0, width);
-        for (var r = 0; r < job->Rows; r++)
+        var end = Math.Min(last * 16, job->Cols);
+        Span<float> gammaBlock = stackalloc float[blockColumns];
+        Span<float> betaBlock = stackalloc float[blockColumns];
+        for (var column0 = first * 16; column0 < end; column0 += blockColumns)
         {
-            var offset = ((long)r * job->Cols) + column0;
-            var dy = new ReadOnlySpan<float>(job->Dy + offset, width);
-            var x = new ReadOnlySpan<float>(job->X + offset, width);
-            VectorLoops.Map(job->Width, x, dy, dgamma, dgamma, new GammaGradient(job->Mean[r], job->Rstd[r]));
-            VectorLoops.Map(job->Width, dbeta, dy, dbeta, default(ElementWise.AddOperator));
+            var width = Math.Min(blockColumns, end - column0);
+            var gammaSums = gammaBlock[..width];
+            var betaSums = betaBlock[..width];
+            gammaSums.Clear();
+            betaSums.Clear();
+            for (var r = 0; r < job->Rows; r++)
+            {
+                var offset = ((long)r * job->Cols) + column0;
+                var dy = new ReadOnlySpan<float>(job->Dy + offset, width);
+                var x = new ReadOnlySpan<float>(job->X + offset, width);
+                VectorLoops.Map(job->Width, x, dy, gammaSums, gammaSums, new GammaGradient(job->Mean[r], job->Rstd[r]));
+                VectorLoops.Map(job->Width, betaSums, dy, betaSums, default(ElementWise.AddOperator));
+            }
+            var dgamma = new Span<float>(job->Dgamma + column0, width);
+            var dbeta = new Span<float>(job->Dbeta + column0, width);
+            VectorLoops.Map(job->Width, dgamma, gammaSums, dgamma, default(ElementWise.AddOperator));
+            VectorLoops.Map(job->Width, dbeta, betaSums, dbeta, default(ElementWise.AddOperator));
         }
     }
 
