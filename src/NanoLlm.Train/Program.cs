@@ -5,14 +5,16 @@ using NanoLlm.Training;
 namespace NanoLlm.Train;
 
 /// <summary>
-/// <c>train CONFIG [--resume] [--set section.key=value …] [--verbose]</c>: trains the model the run file describes
-/// and writes its weights, a checkpoint, a metrics CSV and a loss plot beside them. Progress goes to stderr, the
+/// <c>train CONFIG [--resume | --init-only] [--set section.key=value …] [--verbose]</c>: trains the model the run file
+/// describes and writes its weights, a checkpoint, a metrics CSV and a loss plot beside them. <c>--init-only</c> writes
+/// the weights file of the model before its first step (tokenizer trained, parameters initialized from the seed) and
+/// stops: the starting point for training elsewhere (tools/reference/train.py --init-from). Progress goes to stderr, the
 /// one-line summary to stdout. Exit codes: 0 done (or stopped by Ctrl-C with a checkpoint), 2 bad usage, config or
 /// input, or a run that diverged, 1 anything unexpected.
 /// </summary>
 public static class Program
 {
-    private const string Usage = "train CONFIG [--resume] [--set section.key=value ...] [--verbose]";
+    private const string Usage = "train CONFIG [--resume | --init-only] [--set section.key=value ...] [--verbose]";
 
     public static int Main(string[] args)
     {
@@ -20,8 +22,19 @@ public static class Program
         try
         {
             var resume = args.Contains("--resume");
-            var commandLine = CommandLine.Parse([.. args.Where(a => a != "--resume")], Usage);
+            var initOnly = args.Contains("--init-only");
+            var commandLine = CommandLine.Parse([.. args.Where(a => a is not ("--resume" or "--init-only"))], Usage);
+            if (resume && initOnly)
+            {
+                throw new ConfigException($"--resume and --init-only exclude each other: usage: {Usage}");
+            }
             var config = RunConfigLoader.Load(commandLine.ConfigPath, commandLine.Overrides);
+            if (initOnly)
+            {
+                Cortex.Initialize(config).Save(config.Weights.Path);
+                Console.Out.WriteLine($"initialized model={config.Model.Name} vocab_size={config.Model.VocabSize} weights={config.Weights.Path}");
+                return 0;
+            }
             using var interrupt = new Interrupt();
             var reporter = ProgressReporter.Create(config);
             TrainingSummary summary;

@@ -1,3 +1,4 @@
+using NanoLlm.Config;
 using NanoLlm.Training;
 
 namespace NanoLlm.IntegrationTests;
@@ -63,6 +64,36 @@ public sealed class TrainProgramTests : IDisposable
 
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("[training] corpus: cannot read absent.txt (file not found)", result.StandardError);
+    }
+
+    [Fact]
+    public void Init_only_writes_the_untrained_model_with_its_tokenizer_and_trains_nothing()
+    {
+        _folder.Write("run.toml", TinyRun.Replace("vocab_size = 256", "vocab_size = 260"));
+
+        var result = ProgramRunner.Train(_folder.Path, "run.toml", "--init-only");
+
+        Assert.True(result.ExitCode == 0, result.StandardError);
+        Assert.Equal("initialized model=bigram vocab_size=260 weights=out/tiny.weights", result.StandardOutput.Trim());
+        Assert.False(File.Exists(Path.Combine(_folder.Path, "out/tiny.weights.metrics.csv")));
+        var written = Cortex.Load(Path.Combine(_folder.Path, "out/tiny.weights"));
+        var corpus = Path.Combine(_folder.Path, "corpus.txt");
+        var expected = Cortex.Initialize(RunConfigLoader.Load(Path.Combine(_folder.Path, "run.toml"), [$"training.corpus='{corpus}'"]));
+        Assert.Equal(260, written.Tokenizer.VocabSize);
+        Assert.Equal(expected.Tokenizer.ToMetadata(), written.Tokenizer.ToMetadata());
+        Assert.Equal(expected.Model.Parameters.Values, written.Model.Parameters.Values);
+    }
+
+    [Fact]
+    public void Init_only_and_resume_together_are_a_usage_error()
+    {
+        _folder.Write("run.toml", TinyRun);
+
+        var result = ProgramRunner.Train(_folder.Path, "run.toml", "--init-only", "--resume");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--resume and --init-only exclude each other", result.StandardError);
+        Assert.False(Directory.Exists(Path.Combine(_folder.Path, "out")));
     }
 
     [Fact]

@@ -52,11 +52,8 @@ public sealed class Cortex
         }
         else
         {
-            var tokenizer = config.Model.VocabSize == Bpe.ByteLevel.VocabSize ? Bpe.ByteLevel : Bpe.Train(text, config.Model.VocabSize);
-            var model = ModelRegistry.Create(config.Model.Name, tokenizer.VocabSize, config.Model.Hyperparameters);
-            model.Initialize(new Random(config.Training.Seed));
-            cortex = new Cortex(model, tokenizer);
-            optimizer = Optimizers.Create(config.Training, model.Parameters);
+            cortex = Initialized(config, text);
+            optimizer = Optimizers.Create(config.Training, cortex.Model.Parameters);
         }
 
         var tokens = cortex.Tokenizer.Encode(text);
@@ -107,6 +104,20 @@ public sealed class Cortex
             throw new TrainingDivergedException(
                 $"{config.Path}: {e.Message}: {kept}; lower [training] learning_rate or set grad_clip", e);
         }
+    }
+
+    /// <summary>
+    /// The model of the run file before its first step: the tokenizer trained on the corpus (when <c>vocab_size</c>
+    /// &gt; 256) and the parameters initialized from the seed, exactly as <see cref="Train"/> starts.
+    /// </summary>
+    public static Cortex Initialize(RunConfig config) => Initialized(config, ReadCorpus(config));
+
+    private static Cortex Initialized(RunConfig config, byte[] text)
+    {
+        var tokenizer = config.Model.VocabSize == Bpe.ByteLevel.VocabSize ? Bpe.ByteLevel : Bpe.Train(text, config.Model.VocabSize);
+        var model = ModelRegistry.Create(config.Model.Name, tokenizer.VocabSize, config.Model.Hyperparameters);
+        model.Initialize(new Random(config.Training.Seed));
+        return new Cortex(model, tokenizer);
     }
 
     /// <summary>
