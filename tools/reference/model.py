@@ -66,7 +66,8 @@ class CausalSelfAttention(nn.Module):
         self.heads = config.heads
         self.c_attn = nn.Linear(c, 3 * c)
         self.c_proj = nn.Linear(c, c)
-        causal = torch.tril(torch.ones(config.context_length, config.context_length, dtype=torch.bool))
+        # 1 where a position may attend, as uint8 rather than bool: DDP broadcasts buffers, and gloo has no bool.
+        causal = torch.tril(torch.ones(config.context_length, config.context_length, dtype=torch.uint8))
         self.register_buffer("causal", causal, persistent=False)
 
     def forward(self, x):
@@ -76,7 +77,7 @@ class CausalSelfAttention(nn.Module):
         # [B, T, C] -> [B, H, T, D]: head h is columns h*D..(h+1)*D of each third, as in NanoLlm.
         q, k, v = (z.view(b, t, self.heads, d).transpose(1, 2) for z in (q, k, v))
         scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d))
-        scores = scores.masked_fill(~self.causal[:t, :t], float("-inf"))
+        scores = scores.masked_fill(self.causal[:t, :t] == 0, float("-inf"))
         y = F.softmax(scores, dim=-1) @ v
         return self.c_proj(y.transpose(1, 2).contiguous().view(b, t, c))
 
@@ -250,9 +251,10 @@ def load_gpt(path):
     return model, metadata
 
 
-def save_gpt(model, path, tokenizer):
+def save_gpt(model, path, tokenizer, tensors=None, extra_metadata=None):
     """Writes a weights file NanoLlm's Cortex.Load reads; tokenizer is the metadata's tokenizer JSON string
-    (byte level: {"type":"byte_bpe","merges":[]})."""
+    (byte level: {"type":"byte_bpe","merges":[]}). tensors (default: the model's state_dict) and extra_metadata let
+    a checkpoint add the optimizer's buffers and its step."""
     config = model.config
     metadata = {
         "format": FORMAT_NAME,
@@ -261,5 +263,6 @@ def save_gpt(model, path, tokenizer):
         "vocab_size": str(config.vocab_size),
         "hyperparameters": json.dumps(config.hyperparameters(), separators=(",", ":")),
         "tokenizer": tokenizer,
+        **(extra_metadata or {}),
     }
-    write_safetensors(path, model.state_dict(), metadata)
+    write_safetensors(path, model.state_dict() if tensors is None else tensors, metadata)

@@ -1,27 +1,44 @@
-"""Trains the PyTorch twin (model.py) from a NanoLlm run file, the way NanoLlm's trainer does (Training/Trainer.cs).
+"""Trains NanoLlm's GPT in PyTorch from a NanoLlm run file: on this machine, on a GPU, or as many processes under
+torchrun (DistributedDataParallel), and writes NanoLlm's weights file and checkpoint, so `make chat` and
+`make train RESUME=1` take up what it trained.
 
-    train.py CONFIG [--set section.key=value ...] [--threads N] [--json] [--no-save]
+    train.py CONFIG [--set section.key=value ...] [--init-from WEIGHTS] [--device auto|cpu|cuda] [--threads N]
+                    [--json] [--no-save]
+    torchrun --nproc_per_node=N train.py CONFIG ...     (Debian's torch: python3 -m torch.distributed.run ...)
 
-Reads the TOML with Python's tomllib and takes the keys NanoLlm's RunConfigLoader takes, with its defaults:
-[model] name = "gpt" with vocab_size = 256 (byte level; no BPE here), context_length, embedding_size, layers, heads,
-ffn_ratio, positional, tie_embeddings; [training] corpus, steps or epochs, batch_size, seed, val_fraction,
-eval_interval, eval_batches, optimizer (adamw or sgd), learning_rate, min_learning_rate, warmup_steps, lr_schedule,
-decay_steps, beta1, beta2, eps, weight_decay, grad_clip, grad_accumulation_steps (checkpoint_interval is accepted
-and ignored); [weights] path; [sampling] is ignored. As in NanoLlm: the last val_fraction of the bytes is the
-validation split; a step samples batch_size random windows of the training split (torch's generator, not NanoLlm's
-SplitMix64, so the batches differ); AdamW decays only the matrices NanoLlm marks Decay (every 2-D weight but wte and
-wpe); the learning rate warms up linearly over warmup_steps, then follows a cosine to min_learning_rate at
-decay_steps (the last step by default); gradients are clipped by global norm; an evaluation scores eval_batches
-batches of consecutive windows from the start of the split (all of it when 0), every eval_interval steps and at the
-end. The final weights go to [weights] path as a NanoLlm weights file (save_gpt), unless --no-save.
+The run file: Python 3.11's tomllib, NanoLlm's keys and defaults. [model] name = "gpt" with vocab_size,
+context_length, embedding_size, layers, heads, ffn_ratio, positional, tie_embeddings (dropout only as 0); [training]
+corpus, steps or epochs, batch_size, seed, val_fraction, eval_interval, eval_batches, optimizer (adamw or sgd),
+learning_rate, min_learning_rate, warmup_steps, lr_schedule, decay_steps, beta1, beta2, eps, weight_decay,
+grad_clip, grad_accumulation_steps, checkpoint_interval; [weights] path; [sampling] is chat's and is read by NanoLlm
+only. Any other key or section is an error that names it (exit 2).
 
-stdout: a summary line like NanoLlm's train program (`trained model=gpt steps=… val_loss=… tokens_per_s=…`), and
-with --json a JSON line after it: the per-step wall times in seconds (batch sampling, forward, backward, clip and
-update; evaluations excluded), the final losses, torch's thread count and VmHWM (peak resident memory). One process;
-torchrun with more than one rank is not supported yet.
+Training follows NanoLlm's Trainer step for step: the last val_fraction of the tokens is the validation split; the
+windows of step s, micro-batch a are drawn with NanoLlm's SplitMix64 from (seed, s·accumulation + a), so both
+implementations see the same batches; AdamW decays only the matrices NanoLlm marks Decay; warmup + cosine; clip by
+global norm; evaluation on eval_batches batches of consecutive windows from the split's start, every eval_interval
+steps and at the end. Weights: the twin's own initialization (torch's generator, seed), or --init-from a NanoLlm
+weights file or checkpoint (its tensors and tokenizer; its [model] keys must match the run file's): with the file
+`NanoLlm.Train CONFIG --init-only` writes, the twin starts from NanoLlm's exact initial weights.
+
+Tokenizer: byte level (vocab_size 256) needs nothing. A larger vocabulary is NanoLlm's byte-level BPE, taken from the
+--init-from file (train it with `make train CONFIG=... ARGS=--init-only`); the corpus is encoded here with the same
+merge rules as NanoLlm's Bpe.Encode.
+
+Distributed: under torchrun each of the WORLD_SIZE processes computes batch_size / WORLD_SIZE rows of every global
+batch (the same global batch as one process); DDP averages the gradients (nccl on CUDA, gloo on CPU), so a step is
+the one-process step up to float rounding. Every rank evaluates (the same windows, the same result); rank 0 prints
+and writes. Device: CUDA when available (cuda:LOCAL_RANK under torchrun), else CPU; --device overrides.
+
+Outputs (rank 0, each written beside its target and renamed): [weights] path, the weights with the best validation
+loss so far (the latest without a validation split), as NanoLlm writes it; PATH.checkpoint at checkpoint_interval and
+at the end, NanoLlm's checkpoint (weights, AdamW moments, step), so `make train CONFIG=... RESUME=1` continues the
+run in NanoLlm; PATH.metrics.csv with NanoLlm's columns. stdout: a summary line like NanoLlm's, and with --json a JSON
+line of per-step wall times and losses, the final losses, torch's thread count and VmHWM.
 """
 
 import argparse
+import csv
 import json
 import math
 import os
@@ -31,26 +48,42 @@ import tomllib
 
 import torch
 
-from model import GPT, GPTConfig
+from model import GPT, GPTConfig, read_safetensors, save_gpt, write_safetensors
 
+BYTE_COUNT = 256
 BYTE_LEVEL_TOKENIZER = '{"type":"byte_bpe","merges":[]}'
-MODEL_KEYS = {"name", "vocab_size", "context_length", "embedding_size", "layers", "heads", "ffn_ratio", "positional", "tie_embeddings"}
-TRAINING_KEYS = {
-    "corpus", "steps", "epochs", "batch_size", "seed", "val_fraction", "eval_interval", "eval_batches", "optimizer",
-    "learning_rate", "min_learning_rate", "warmup_steps", "lr_schedule", "decay_steps", "beta1", "beta2", "eps",
-    "weight_decay", "grad_clip", "grad_accumulation_steps", "checkpoint_interval",
+KNOWN_KEYS = {
+    "model": {"name", "vocab_size", "context_length", "embedding_size", "layers", "heads", "ffn_ratio", "positional",
+              "tie_embeddings", "dropout"},
+    "training": {"corpus", "steps", "epochs", "batch_size", "seed", "val_fraction", "eval_interval", "eval_batches",
+                 "optimizer", "learning_rate", "min_learning_rate", "warmup_steps", "lr_schedule", "decay_steps",
+                 "beta1", "beta2", "eps", "weight_decay", "grad_clip", "grad_accumulation_steps", "checkpoint_interval"},
+    "weights": {"path"},
+    "sampling": {"max_new_tokens", "temperature", "top_k", "top_p", "repetition_penalty", "seed"},
 }
+OPTIMIZER_PREFIX = "optimizer."
+METRICS_HEADER = ["step", "elapsed_s", "loss", "train_loss", "val_loss", "val_bpb", "learning_rate", "grad_norm", "tokens_per_s"]
+LOSS_WINDOW = 20
+
+
+class UsageError(Exception):
+    """A problem with the run file, the arguments or an input file: one line, exit 2."""
 
 
 def load_config(path, overrides):
     """The run file as {section: {key: value}}, with --set overrides read as TOML values (else plain strings)."""
-    with open(path, "rb") as file:
-        sections = tomllib.load(file)
+    try:
+        with open(path, "rb") as file:
+            sections = tomllib.load(file)
+    except OSError as error:
+        raise UsageError(f"{path}: cannot read the run file ({error.strerror})")
+    except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"{path}: not valid TOML ({error})")
     for assignment in overrides:
         name, equals, raw = assignment.partition("=")
         section, dot, key = name.strip().partition(".")
         if not equals or not dot:
-            raise SystemExit(f"error: --set {assignment}: write it as --set section.key=value")
+            raise UsageError(f"--set {assignment}: write it as --set section.key=value")
         try:
             value = tomllib.loads(f"v = {raw.strip()}")["v"]
         except tomllib.TOMLDecodeError:
@@ -61,11 +94,106 @@ def load_config(path, overrides):
             table.pop("steps", None)
             table.pop("epochs", None)
         table[key.strip()] = value
-    for section, known in (("model", MODEL_KEYS), ("training", TRAINING_KEYS)):
-        unknown = set(sections.get(section, {})) - known
-        if unknown:
-            raise SystemExit(f"error: {path}: [{section}] keys the twin does not take: {sorted(unknown)}")
+    for section, table in sections.items():
+        if section not in KNOWN_KEYS:
+            raise UsageError(f"{path}: [{section}]: not a section of a NanoLlm run file (sections: {', '.join(KNOWN_KEYS)})")
+        if not isinstance(table, dict):
+            raise UsageError(f"{path}: {section} must be a [{section}] table")
+        for key in table:
+            if key not in KNOWN_KEYS[section]:
+                raise UsageError(f"{path}: [{section}] {key}: not a key the PyTorch trainer takes; remove it (keys: {', '.join(sorted(KNOWN_KEYS[section]))})")
+    model = sections.get("model", {})
+    if model.get("name") != "gpt":
+        raise UsageError(f'{path}: [model] name: "{model.get("name")}" — the PyTorch trainer trains "gpt" only')
+    if model.get("dropout", 0) != 0:
+        raise UsageError(f"{path}: [model] dropout: the PyTorch trainer has no dropout; set it to 0 or remove it")
+    if ("steps" in sections.get("training", {})) == ("epochs" in sections.get("training", {})):
+        raise UsageError(f"{path}: [training] needs exactly one of steps or epochs")
+    for section, key in (("training", "corpus"), ("training", "learning_rate"), ("weights", "path")):
+        if key not in sections.get(section, {}):
+            raise UsageError(f"{path}: [{section}] {key} is missing")
     return sections
+
+
+class SplitMix64:
+    """NanoLlm's Model/SplitMix64.cs, bit for bit: the generator NanoLlm's trainer draws each step's windows from."""
+
+    MASK = (1 << 64) - 1
+    GOLDEN = 0x9E3779B97F4A7C15
+
+    def __init__(self, seed, stream):
+        self.state = (((seed & 0xFFFFFFFF) << 32) ^ (stream & self.MASK) ^ self.GOLDEN) & self.MASK
+
+    def next_bits(self):
+        self.state = (self.state + self.GOLDEN) & self.MASK
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & self.MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & self.MASK
+        return z ^ (z >> 31)
+
+    def next_int(self, bound):
+        """A number in [0, bound): Lemire's multiply-shift on the top 32 bits, as NanoLlm's Next(bound)."""
+        return ((self.next_bits() >> 32) * bound) >> 32
+
+
+def batch_starts(seed, stream, count, bound):
+    random = SplitMix64(seed, stream)
+    return [random.next_int(bound) for _ in range(count)]
+
+
+def bpe_encode(data, merges):
+    """NanoLlm's Bpe.Encode: merge i (tokens 256 + i) applied to every occurrence left to right without overlap, in the
+    order learned. Linear in the text: each pair that has a merge waits in the bucket of its rank, ranks are taken
+    in order, and a merge adds only the two pairs it forms with its neighbours (which have later ranks)."""
+    if not merges:
+        return list(data)
+    rank_of = {pair: rank for rank, pair in enumerate(merges)}
+    count = len(data)
+    token = list(data)
+    following = list(range(1, count)) + [-1]
+    preceding = list(range(-1, count - 1))
+    merged_away = bytearray(count)
+    waiting = [[] for _ in merges]
+    for start in range(count - 1):
+        rank = rank_of.get((token[start], token[start + 1]))
+        if rank is not None:
+            waiting[rank].append(start)
+    for rank, (left, right) in enumerate(merges):
+        new_token = BYTE_COUNT + rank
+        for start in sorted(waiting[rank]):
+            after = following[start]
+            if merged_away[start] or token[start] != left or after == -1 or token[after] != right:
+                continue
+            token[start] = new_token
+            merged_away[after] = 1
+            following[start] = following[after]
+            if following[start] != -1:
+                preceding[following[start]] = start
+            before = preceding[start]
+            if before != -1:
+                pair_rank = rank_of.get((token[before], new_token))
+                if pair_rank is not None:
+                    waiting[pair_rank].append(before)
+            if following[start] != -1:
+                pair_rank = rank_of.get((new_token, token[following[start]]))
+                if pair_rank is not None:
+                    waiting[pair_rank].append(start)
+        waiting[rank] = None
+    return [token[i] for i in range(count) if not merged_away[i]]
+
+
+def tokenizer_merges(tokenizer_json, source):
+    document = json.loads(tokenizer_json)
+    if document.get("type") != "byte_bpe":
+        raise UsageError(f"{source}: tokenizer type {document.get('type')} is not byte_bpe")
+    return [tuple(pair) for pair in document["merges"]]
+
+
+def token_byte_lengths(merges):
+    lengths = [1] * BYTE_COUNT
+    for left, right in merges:
+        lengths.append(lengths[left] + lengths[right])
+    return lengths
 
 
 def learning_rate_at(step, settings):
@@ -81,30 +209,30 @@ def learning_rate_at(step, settings):
 
 
 @torch.no_grad()
-def evaluate(model, split, length, batch_size, eval_batches, max_windows=None):
-    """NanoLlm's Trainer.Evaluate: consecutive windows from the split's start, mean cross-entropy in nats per token."""
+def evaluate(model, split, byte_lengths, length, batch_size, eval_batches):
+    """NanoLlm's Trainer.Evaluate: consecutive windows from the split's start; (nats per token, bits per byte)."""
     windows = (len(split) - 1) // length
     if eval_batches > 0:
         windows = min(windows, eval_batches * batch_size)
-    if max_windows is not None:
-        windows = min(windows, max_windows)
     if windows == 0:
         return None
     model.eval()
-    total = 0.0
+    nats = 0.0
+    text_bytes = 0
     for first in range(0, windows, batch_size):
         rows = min(batch_size, windows - first)
-        starts = torch.arange(first, first + rows) * length
+        starts = torch.arange(first, first + rows, device=split.device) * length
         x, y = windows_at(split, starts, length)
         _, loss = model(x, y)
-        total += loss.item() * rows * length
+        nats += loss.item() * rows * length
+        text_bytes += int(byte_lengths[y].sum().item())
     model.train()
-    return total / (windows * length)
+    return nats / (windows * length), nats / math.log(2) / text_bytes
 
 
 def windows_at(split, starts, length):
-    offsets = starts[:, None] + torch.arange(length)[None, :]
-    return split[offsets].long(), split[offsets + 1].long()
+    offsets = starts[:, None] + torch.arange(length, device=split.device)[None, :]
+    return split[offsets], split[offsets + 1]
 
 
 def peak_rss_kib():
@@ -119,46 +247,136 @@ def peak_rss_kib():
     return None
 
 
+def load_initial(path, config, run_path):
+    """The tensors and tokenizer of a NanoLlm weights file or checkpoint, checked against the run file's model."""
+    try:
+        tensors, metadata = read_safetensors(path)
+    except (OSError, ValueError, json.JSONDecodeError) as error:
+        raise UsageError(f"--init-from {path}: not a readable NanoLlm weights file ({error})")
+    if metadata.get("format") != "nanollm" or metadata.get("model") != "gpt":
+        raise UsageError(f"--init-from {path}: not a NanoLlm GPT weights file (metadata format/model)")
+    hyperparameters = json.loads(metadata["hyperparameters"])
+    if hyperparameters.pop("dropout", 0) != 0:
+        raise UsageError(f"--init-from {path}: the model has dropout; the PyTorch trainer has none")
+    hyperparameters = {k: v for k, v in hyperparameters.items() if k not in ("name", "vocab_size")}
+    found = GPTConfig.from_hyperparameters(int(metadata["vocab_size"]), hyperparameters)
+    if found != config:
+        raise UsageError(f"{run_path}: [model] differs from --init-from {path} ({found}): use the run file that wrote it")
+    tensors = {name: t for name, t in tensors.items() if not name.startswith(OPTIMIZER_PREFIX)}
+    return tensors, metadata["tokenizer"]
+
+
+def nanollm_parameter_order(model):
+    """The order of NanoLlm's ParameterSet (GptModel's specs), in which its optimizer keeps one flat buffer."""
+    config = model.config
+    names = ["wte"] + (["wpe"] if config.positional == "learned" else [])
+    for layer in range(config.layers):
+        prefix = f"h.{layer}"
+        names += [f"{prefix}.ln_1.weight", f"{prefix}.ln_1.bias", f"{prefix}.attn.c_attn.weight", f"{prefix}.attn.c_attn.bias",
+                  f"{prefix}.attn.c_proj.weight", f"{prefix}.attn.c_proj.bias", f"{prefix}.ln_2.weight", f"{prefix}.ln_2.bias",
+                  f"{prefix}.mlp.c_fc.weight", f"{prefix}.mlp.c_fc.bias", f"{prefix}.mlp.c_proj.weight", f"{prefix}.mlp.c_proj.bias"]
+    names += ["ln_f.weight", "ln_f.bias"] + ([] if config.tie_embeddings else ["lm_head.weight"])
+    return names
+
+
+def write_checkpoint(path, model, optimizer, optimizer_name, tokenizer, step, updates, best_validation_loss):
+    """NanoLlm's Checkpoint.Write: the weights file's tensors and metadata, the AdamW moments as two flat buffers in
+    ParameterSet order, and the step, the optimizer's step and the best validation loss."""
+    parameters = dict(model.named_parameters())
+    tensors = dict(model.state_dict())
+    if optimizer_name == "adamw":
+        order = nanollm_parameter_order(model)
+        for moment, key in (("exp_avg", "adamw.m"), ("exp_avg_sq", "adamw.v")):
+            parts = []
+            for name in order:
+                state = optimizer.state.get(parameters[name], {})
+                parts.append(state[moment].flatten() if moment in state else torch.zeros(parameters[name].numel()))
+            tensors[OPTIMIZER_PREFIX + key] = torch.cat([p.detach().cpu() for p in parts])
+    metadata = {
+        "checkpoint_step": str(step),
+        "optimizer": {"adamw": "AdamW", "sgd": "Sgd"}[optimizer_name],
+        "optimizer_step": str(updates),
+        "best_val_loss": "Infinity" if math.isinf(best_validation_loss) else repr(best_validation_loss),
+    }
+    save_gpt(model, path, tokenizer, tensors=tensors, extra_metadata=metadata)
+
+
 def main():
-    parser = argparse.ArgumentParser(description="Train NanoLlm's GPT twin in PyTorch from a NanoLlm run file.")
+    parser = argparse.ArgumentParser(description="Train NanoLlm's GPT in PyTorch from a NanoLlm run file (torchrun for many processes).")
     parser.add_argument("config")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    parser.add_argument("--init-from", metavar="WEIGHTS", help="start from a NanoLlm weights file or checkpoint (its tokenizer too)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: CUDA when available, else CPU")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
     parser.add_argument("--json", action="store_true", help="print a JSON line of results after the summary line")
-    parser.add_argument("--no-save", action="store_true", help="do not write the weights file")
+    parser.add_argument("--no-save", action="store_true", help="write no weights, checkpoint or metrics")
     args = parser.parse_args()
+    try:
+        train(args)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
 
-    if int(os.environ.get("WORLD_SIZE", "1")) != 1:
-        raise SystemExit("error: train.py runs one process; torchrun with more than one rank is not supported yet")
+
+def train(args):
+    sections = load_config(args.config, args.overrides)
+    model_section = {k: v for k, v in sections["model"].items() if k not in ("name", "dropout")}
+    training = sections["training"]
+    vocab_size = model_section.pop("vocab_size", BYTE_COUNT)
+    try:
+        config = GPTConfig.from_hyperparameters(vocab_size, model_section)
+    except (TypeError, ValueError) as error:
+        raise UsageError(f"{args.config}: [model] {error}")
+
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    use_cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
+    if use_cuda and not torch.cuda.is_available():
+        raise UsageError("--device cuda: torch sees no CUDA device here")
+    device = torch.device(f"cuda:{local_rank}" if use_cuda else "cpu")
+    if use_cuda:
+        torch.cuda.set_device(device)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
 
-    sections = load_config(args.config, args.overrides)
-    model_section = dict(sections.get("model", {}))
-    training = sections.get("training", {})
-    name = model_section.pop("name", None)
-    if name != "gpt":
-        raise SystemExit(f'error: {args.config}: [model] name is "{name}"; the twin trains "gpt" only')
-    vocab_size = model_section.pop("vocab_size", 256)
-    if vocab_size != 256:
-        raise SystemExit(f"error: {args.config}: [model] vocab_size {vocab_size}: the twin is byte level (256) only")
-    config = GPTConfig.from_hyperparameters(vocab_size, model_section)
-
-    if ("steps" in training) == ("epochs" in training):
-        raise SystemExit(f"error: {args.config}: [training] needs exactly one of steps or epochs")
     batch_size = training.get("batch_size", 32)
+    if batch_size % world_size != 0:
+        raise UsageError(f"{args.config}: [training] batch_size {batch_size} does not divide among {world_size} processes: "
+                         f"use a multiple of {world_size}")
     seed = training.get("seed", 1337)
     eval_interval = training.get("eval_interval", 0)
     eval_batches = training.get("eval_batches", 0)
+    checkpoint_interval = training.get("checkpoint_interval", 0)
     accumulation = training.get("grad_accumulation_steps", 1)
     lr = float(training["learning_rate"])
     grad_clip = float(training.get("grad_clip", 0))
     optimizer_name = training.get("optimizer", "sgd")
+    if optimizer_name not in ("adamw", "sgd"):
+        raise UsageError(f'{args.config}: [training] optimizer: "{optimizer_name}" is not "sgd" or "adamw"')
 
-    with open(training["corpus"], "rb") as file:
-        data = torch.frombuffer(bytearray(file.read()), dtype=torch.uint8)
-    validation_length = int(len(data) * training.get("val_fraction", 0.1))
-    train_split, validation_split = data[:len(data) - validation_length], data[len(data) - validation_length:]
+    if args.init_from:
+        initial, tokenizer = load_initial(args.init_from, config, args.config)
+    elif vocab_size == BYTE_COUNT:
+        initial, tokenizer = None, BYTE_LEVEL_TOKENIZER
+    else:
+        raise UsageError(f"{args.config}: [model] vocab_size {vocab_size} needs NanoLlm's tokenizer: write it with "
+                         f"make train CONFIG={args.config} ARGS=--init-only, then pass --init-from {sections['weights']['path']}")
+    merges = tokenizer_merges(tokenizer, args.init_from or "byte level")
+    if BYTE_COUNT + len(merges) != vocab_size:
+        raise UsageError(f"{args.init_from}: the tokenizer has {BYTE_COUNT + len(merges)} tokens, [model] vocab_size is {vocab_size}")
+
+    try:
+        with open(training["corpus"], "rb") as file:
+            text = file.read()
+    except OSError as error:
+        raise UsageError(f"{args.config}: [training] corpus: cannot read {training['corpus']} ({error.strerror})")
+    tokens = torch.tensor(bpe_encode(text, merges), dtype=torch.long, device=device)
+    byte_lengths = torch.tensor(token_byte_lengths(merges), dtype=torch.long, device=device)
+    validation_length = int(len(tokens) * training.get("val_fraction", 0.1))
+    train_split, validation_split = tokens[:len(tokens) - validation_length], tokens[len(tokens) - validation_length:]
+    if len(train_split) < 2:
+        raise UsageError(f"{args.config}: [training] corpus {training['corpus']} is too short to train on")
     length = min(config.context_length, len(train_split) - 1)
     steps = training.get("steps") or training["epochs"] * math.ceil((len(train_split) - 1) / (batch_size * length * accumulation))
     schedule = {
@@ -171,7 +389,13 @@ def main():
 
     torch.manual_seed(seed)
     model = GPT(config)
-    model.train()
+    if initial is not None:
+        model.load_state_dict(initial)
+    model.to(device).train()
+    trained = model
+    if world_size > 1:
+        torch.distributed.init_process_group("nccl" if use_cuda else "gloo")
+        trained = torch.nn.parallel.DistributedDataParallel(model, device_ids=[local_rank] if use_cuda else None)
     if optimizer_name == "adamw":
         decayed = [p for n, p in model.named_parameters() if p.dim() == 2 and n not in ("wte", "wpe")]
         kept = [p for n, p in model.named_parameters() if not (p.dim() == 2 and n not in ("wte", "wpe"))]
@@ -179,67 +403,107 @@ def main():
             [{"params": decayed, "weight_decay": float(training.get("weight_decay", 0.1))}, {"params": kept, "weight_decay": 0.0}],
             lr=lr, betas=(float(training.get("beta1", 0.9)), float(training.get("beta2", 0.95))), eps=float(training.get("eps", 1e-8)),
             foreach=True)
-    elif optimizer_name == "sgd":
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     else:
-        raise SystemExit(f'error: {args.config}: [training] optimizer "{optimizer_name}" is not "sgd" or "adamw"')
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
 
-    print(f"training gpt on {training['corpus']} with torch {torch.__version__}, {torch.get_num_threads()} thread(s), {steps} steps", file=sys.stderr)
-    generator = torch.Generator().manual_seed(seed)
+    writes = rank == 0 and not args.no_save
+    weights_path = sections["weights"]["path"]
+    checkpoint_path = weights_path + ".checkpoint"
+    metrics = None
+    if writes:
+        os.makedirs(os.path.dirname(os.path.abspath(weights_path)), exist_ok=True)
+        metrics_file = open(weights_path + ".metrics.csv", "w", newline="")
+        metrics = csv.writer(metrics_file)
+        metrics.writerow(METRICS_HEADER)
+    if rank == 0:
+        print(f"training gpt on {training['corpus']} with torch {torch.__version__} on {device}, {world_size} process(es), "
+              f"{torch.get_num_threads()} thread(s) each, {steps} steps", file=sys.stderr)
+
+    rows = batch_size // world_size
+    first_row = rank * rows
     step_seconds = []
+    losses = []
     recent = []
-    validation_loss = None
+    validation = None
+    best_validation_loss = math.inf
     clock = time.perf_counter()
     for step in range(steps):
         begin = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
-        loss_sum = 0.0
-        for _ in range(accumulation):
-            starts = torch.randint(len(train_split) - length, (batch_size,), generator=generator)
-            x, y = windows_at(train_split, starts, length)
-            _, loss = model(x, y)
-            (loss / accumulation).backward()
-            loss_sum += loss.item() / accumulation
-        if grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        loss_sum = torch.zeros((), device=device)
+        for micro in range(accumulation):
+            # The global batch of NanoLlm's step; this process computes its share of the rows.
+            starts = batch_starts(seed, step * accumulation + micro, batch_size, len(train_split) - length)[first_row:first_row + rows]
+            x, y = windows_at(train_split, torch.tensor(starts, device=device), length)
+            if world_size > 1 and micro < accumulation - 1:
+                with trained.no_sync():
+                    _, loss = trained(x, y)
+                    (loss / accumulation).backward()
+            else:
+                _, loss = trained(x, y)
+                (loss / accumulation).backward()
+            loss_sum += loss.detach() / accumulation
+        if world_size > 1:
+            torch.distributed.all_reduce(loss_sum)
+            loss_sum /= world_size
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip if grad_clip > 0 else math.inf)
         rate = learning_rate_at(step, schedule)
         for group in optimizer.param_groups:
             group["lr"] = rate
         optimizer.step()
+        loss_value = loss_sum.item()
         step_seconds.append(time.perf_counter() - begin)
-        recent = (recent + [loss_sum])[-20:]
-        if step + 1 == steps or (eval_interval > 0 and (step + 1) % eval_interval == 0):
-            validation_loss = evaluate(model, validation_split, length, batch_size, eval_batches)
-            shown = "n/a" if validation_loss is None else f"{validation_loss:.4f}"
-            print(f"step {step + 1}/{steps} loss {loss_sum:.4f} val_loss {shown} lr {rate:.3g}", file=sys.stderr)
+        losses.append(loss_value)
+        recent = (recent + [loss_value])[-LOSS_WINDOW:]
+        done = step + 1
+        evaluated = done == steps or (eval_interval > 0 and done % eval_interval == 0)
+        if evaluated:
+            validation = evaluate(model, validation_split, byte_lengths, length, batch_size, eval_batches)
+            if writes and (validation is None or validation[0] < best_validation_loss):
+                save_gpt(model, weights_path, tokenizer)
+            if validation is not None:
+                best_validation_loss = min(best_validation_loss, validation[0])
+            if rank == 0:
+                shown = "n/a" if validation is None else f"{validation[0]:.4f}"
+                print(f"step {done}/{steps} loss {loss_value:.4f} val_loss {shown} lr {rate:.3g}", file=sys.stderr)
+        elapsed = time.perf_counter() - clock
+        if metrics is not None:
+            metrics.writerow([done, f"{elapsed:.3f}", f"{loss_value:.6f}", "", "" if not evaluated or validation is None else f"{validation[0]:.6f}",
+                              "" if not evaluated or validation is None else f"{validation[1]:.6f}", f"{rate:.6g}", f"{norm.item():.6f}",
+                              f"{done * batch_size * length * accumulation / elapsed:.0f}"])
+        if writes and (done == steps or (checkpoint_interval > 0 and done % checkpoint_interval == 0)):
+            write_checkpoint(checkpoint_path, model, optimizer, optimizer_name, tokenizer, done, done, best_validation_loss)
     elapsed = time.perf_counter() - clock
-
-    weights = sections.get("weights", {}).get("path")
-    if weights and not args.no_save:
-        os.makedirs(os.path.dirname(os.path.abspath(weights)), exist_ok=True)
-        from model import save_gpt
-        save_gpt(model, weights, BYTE_LEVEL_TOKENIZER)
+    if metrics is not None:
+        metrics_file.close()
+    if world_size > 1:
+        torch.distributed.destroy_process_group()
+    if rank != 0:
+        return
 
     tokens_per_step = batch_size * length * accumulation
     mean_loss = sum(recent) / len(recent)
     parts = ["trained", "model=gpt", f"steps={steps}", f"loss={mean_loss:.4f}"]
-    if validation_loss is not None:
-        parts += [f"val_loss={validation_loss:.4f}", f"val_bpb={validation_loss / math.log(2):.4f}"]
+    if validation is not None:
+        parts += [f"val_loss={validation[0]:.4f}", f"val_bpb={validation[1]:.4f}"]
     parts += [f"tokens_per_s={steps * tokens_per_step / elapsed:.0f}", f"seconds={elapsed:.1f}"]
-    if weights and not args.no_save:
-        parts.append(f"weights={weights}")
+    if writes:
+        parts += [f"weights={weights_path}", f"checkpoint={checkpoint_path}"]
     print(" ".join(parts))
     if args.json:
         print(json.dumps({
             "implementation": "pytorch",
             "torch": torch.__version__,
+            "device": str(device),
+            "world_size": world_size,
             "threads": torch.get_num_threads(),
             "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
             "steps": steps,
             "tokens_per_step": tokens_per_step,
             "step_seconds": step_seconds,
+            "losses": losses,
             "loss": mean_loss,
-            "val_loss": validation_loss,
+            "val_loss": None if validation is None else validation[0],
             "seconds": elapsed,
             "peak_rss_kib": peak_rss_kib(),
         }))
