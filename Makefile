@@ -18,7 +18,7 @@ BIN_CHAT  = src/NanoLlm.Chat/bin/$(CONFIGURATION)/net10.0/NanoLlm.Chat.dll
 BIN_BENCH = bench/NanoLlm.Bench/bin/$(CONFIGURATION)/net10.0/NanoLlm.Bench.dll
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers
+.PHONY: build test lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -107,3 +107,12 @@ bench-peers:
 	@$(PYTHON) -c 'import torch' 2>/dev/null || { echo "make bench-peers needs PyTorch for $(PYTHON): apt-get install python3-torch" >&2; exit 2; }
 	@$(BUILD) src/NanoLlm.Train >/dev/null || $(BUILD) src/NanoLlm.Train
 	$(PYTHON) tools/reference/bench_peers.py --train-dll $(BIN_TRAIN) --corpus $(TINYSHAKESPEARE) --config $(PEER_CONFIG) --steps $(PEER_STEPS) --larger-steps $(PEER_LARGER_STEPS) --threads $(PEER_THREADS) --dotnet $(DOTNET) --python $(PYTHON)
+
+# The weights file as the meeting point with the twin trained under torchrun (tools/reference/scale_out_check.py):
+# 2 processes (gloo) against 1 at step 1, the twin against NanoLlm, NanoLlm's logits on the 2-process weights,
+# NanoLlm resuming the twin's checkpoint, and NanoLlm -> twin -> NanoLlm bit-identical. About a minute.
+scale-out-check:
+	@$(PYTHON) -c 'import torch' 2>/dev/null || { echo "make scale-out-check needs PyTorch for $(PYTHON): apt-get install python3-torch libopenblas0-openmp" >&2; exit 2; }
+	@$(BUILD) src/NanoLlm.Train >/dev/null || $(BUILD) src/NanoLlm.Train
+	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
+	$(PYTHON) tools/reference/scale_out_check.py --train-dll $(BIN_TRAIN) --bench-dll $(BIN_BENCH) --corpus $(TINYSHAKESPEARE) --dotnet $(DOTNET)

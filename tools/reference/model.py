@@ -234,15 +234,26 @@ def write_safetensors(path, tensors, metadata):
 
 # --- NanoLlm weights files: the GPT's tensors plus the metadata that lets chat rebuild model and tokenizer.
 
+def config_from_metadata(metadata):
+    """The GPTConfig a NanoLlm weights file describes: its hyperparameters (the [model] keys NanoLlm resolved, which
+    may include the run file's name and vocab_size) and vocab_size. The twin has no dropout."""
+    hyperparameters = json.loads(metadata["hyperparameters"])
+    if hyperparameters.pop("dropout", 0) != 0:
+        raise ValueError("the model has dropout, which the twin does not implement")
+    hyperparameters = {k: v for k, v in hyperparameters.items() if k not in ("name", "vocab_size")}
+    return GPTConfig.from_hyperparameters(int(metadata["vocab_size"]), hyperparameters)
+
+
 def load_gpt(path):
-    """Builds the GPT a NanoLlm weights file describes and loads its weights. Returns (model, metadata)."""
+    """Builds the GPT a NanoLlm weights file (or checkpoint, whose optimizer.* tensors are skipped) describes and
+    loads its weights. Returns (model, metadata)."""
     tensors, metadata = read_safetensors(path)
     if metadata.get("format") != FORMAT_NAME or metadata.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"{path}: not a NanoLlm weights file of format version {FORMAT_VERSION}")
     if metadata.get("model") != MODEL_NAME:
         raise ValueError(f"{path}: holds a {metadata.get('model')} model, not a {MODEL_NAME}")
-    config = GPTConfig.from_hyperparameters(int(metadata["vocab_size"]), json.loads(metadata["hyperparameters"]))
-    model = GPT(config)
+    model = GPT(config_from_metadata(metadata))
+    tensors = {name: t for name, t in tensors.items() if not name.startswith("optimizer.")}
     expected = {name: tuple(p.shape) for name, p in model.state_dict().items()}
     found = {name: tuple(t.shape) for name, t in tensors.items()}
     if expected != found:

@@ -48,7 +48,7 @@ import tomllib
 
 import torch
 
-from model import GPT, GPTConfig, read_safetensors, save_gpt, write_safetensors
+from model import GPT, GPTConfig, load_gpt, save_gpt
 
 BYTE_COUNT = 256
 BYTE_LEVEL_TOKENIZER = '{"type":"byte_bpe","merges":[]}'
@@ -248,22 +248,14 @@ def peak_rss_kib():
 
 
 def load_initial(path, config, run_path):
-    """The tensors and tokenizer of a NanoLlm weights file or checkpoint, checked against the run file's model."""
+    """The weights and tokenizer of a NanoLlm weights file or checkpoint, checked against the run file's model."""
     try:
-        tensors, metadata = read_safetensors(path)
-    except (OSError, ValueError, json.JSONDecodeError) as error:
-        raise UsageError(f"--init-from {path}: not a readable NanoLlm weights file ({error})")
-    if metadata.get("format") != "nanollm" or metadata.get("model") != "gpt":
-        raise UsageError(f"--init-from {path}: not a NanoLlm GPT weights file (metadata format/model)")
-    hyperparameters = json.loads(metadata["hyperparameters"])
-    if hyperparameters.pop("dropout", 0) != 0:
-        raise UsageError(f"--init-from {path}: the model has dropout; the PyTorch trainer has none")
-    hyperparameters = {k: v for k, v in hyperparameters.items() if k not in ("name", "vocab_size")}
-    found = GPTConfig.from_hyperparameters(int(metadata["vocab_size"]), hyperparameters)
-    if found != config:
-        raise UsageError(f"{run_path}: [model] differs from --init-from {path} ({found}): use the run file that wrote it")
-    tensors = {name: t for name, t in tensors.items() if not name.startswith(OPTIMIZER_PREFIX)}
-    return tensors, metadata["tokenizer"]
+        model, metadata = load_gpt(path)
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as error:
+        raise UsageError(f"--init-from {path}: not a usable NanoLlm GPT weights file ({error})")
+    if model.config != config:
+        raise UsageError(f"{run_path}: [model] differs from --init-from {path} ({model.config}): use the run file that wrote it")
+    return model.state_dict(), metadata["tokenizer"]
 
 
 def nanollm_parameter_order(model):
