@@ -37,6 +37,7 @@ class GPTConfig:
     ffn_ratio: int = 4
     positional: str = SINUSOIDAL
     tie_embeddings: bool = False
+    dropout: float = 0  # recorded as NanoLlm records it; the twin implements none, so it must be 0
 
     @classmethod
     def from_hyperparameters(cls, vocab_size, hyperparameters):
@@ -48,6 +49,8 @@ class GPTConfig:
         config = cls(vocab_size=vocab_size, **hyperparameters)
         if config.positional not in (SINUSOIDAL, LEARNED):
             raise ValueError(f'positional "{config.positional}" is not "{SINUSOIDAL}" or "{LEARNED}"')
+        if config.dropout != 0:
+            raise ValueError(f"dropout {config.dropout}: the twin implements no dropout")
         if config.embedding_size % config.heads != 0:
             raise ValueError(f"heads {config.heads} does not divide embedding_size {config.embedding_size}")
         return config
@@ -236,11 +239,8 @@ def write_safetensors(path, tensors, metadata):
 
 def config_from_metadata(metadata):
     """The GPTConfig a NanoLlm weights file describes: its hyperparameters (the [model] keys NanoLlm resolved, which
-    may include the run file's name and vocab_size) and vocab_size. The twin has no dropout."""
-    hyperparameters = json.loads(metadata["hyperparameters"])
-    if hyperparameters.pop("dropout", 0) != 0:
-        raise ValueError("the model has dropout, which the twin does not implement")
-    hyperparameters = {k: v for k, v in hyperparameters.items() if k not in ("name", "vocab_size")}
+    may include the run file's name and vocab_size) and vocab_size."""
+    hyperparameters = {k: v for k, v in json.loads(metadata["hyperparameters"]).items() if k not in ("name", "vocab_size")}
     return GPTConfig.from_hyperparameters(int(metadata["vocab_size"]), hyperparameters)
 
 

@@ -312,7 +312,7 @@ def main():
 
 def train(args):
     sections = load_config(args.config, args.overrides)
-    model_section = {k: v for k, v in sections["model"].items() if k not in ("name", "dropout")}
+    model_section = {k: v for k, v in sections["model"].items() if k != "name"}
     training = sections["training"]
     vocab_size = model_section.pop("vocab_size", BYTE_COUNT)
     try:
