@@ -145,8 +145,6 @@ def bpe_encode(data, merges):
     """NanoLlm's Bpe.Encode: merge i (tokens 256 + i) applied to every occurrence left to right without overlap, in the
     order learned. Linear in the text: each pair that has a merge waits in the bucket of its rank, ranks are taken
     in order, and a merge adds only the two pairs it forms with its neighbours (which have later ranks)."""
-    if not merges:
-        return list(data)
     rank_of = {pair: rank for rank, pair in enumerate(merges)}
     count = len(data)
     token = list(data)
@@ -232,7 +230,7 @@ def evaluate(model, split, byte_lengths, length, batch_size, eval_batches):
 
 def windows_at(split, starts, length):
     offsets = starts[:, None] + torch.arange(length, device=split.device)[None, :]
-    return split[offsets], split[offsets + 1]
+    return split[offsets].long(), split[offsets + 1].long()
 
 
 def peak_rss_kib():
@@ -363,7 +361,11 @@ def train(args):
             text = file.read()
     except OSError as error:
         raise UsageError(f"{args.config}: [training] corpus: cannot read {training['corpus']} ({error.strerror})")
-    tokens = torch.tensor(bpe_encode(text, merges), dtype=torch.long, device=device)
+    # Byte level: the bytes are the tokens (one byte each, as NanoLlm holds them, not a list of Python ints).
+    if merges:
+        tokens = torch.tensor(bpe_encode(text, merges), dtype=torch.int32, device=device)
+    else:
+        tokens = torch.frombuffer(bytearray(text), dtype=torch.uint8).to(device)
     byte_lengths = torch.tensor(token_byte_lengths(merges), dtype=torch.long, device=device)
     validation_length = int(len(tokens) * training.get("val_fraction", 0.1))
     train_split, validation_split = tokens[:len(tokens) - validation_length], tokens[len(tokens) - validation_length:]
