@@ -36,7 +36,7 @@ sys.path.insert(0, HERE)
 from model import load_gpt, save_gpt, write_safetensors  # noqa: E402
 
 TOLERANCE = 1e-4
-STEPS = 6
+STEPS = 20
 RUN_FILE = """
 [model]
 name = "gpt"
@@ -53,7 +53,7 @@ corpus = {corpus}
 steps = {steps}
 batch_size = 8
 optimizer = "adamw"
-learning_rate = 3e-3
+learning_rate = 1e-2
 warmup_steps = 2
 lr_schedule = "cosine"
 grad_clip = 1.0
