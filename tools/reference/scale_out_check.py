@@ -11,6 +11,7 @@ and it checks, one line each:
   - the twin's loss at step 1 matches NanoLlm's within 1e-4 (same weights, same batches, same tokens);
   - NanoLlm loads the weights file the two-process run wrote, and its logits on a batch match the twin's within 1e-4;
   - NanoLlm continues the two-process run from its checkpoint (`NanoLlm.Train --resume`), as make train RESUME=1 does;
+  - a key the twin does not implement stops it with one line naming the key and exit 2;
   - NanoLlm weights → twin → NanoLlm leaves every tensor bit-identical (the untrained file and NanoLlm's trained one).
 Exits 1 when a check fails, 2 when a step cannot run.
 
@@ -166,6 +167,13 @@ def check(args, work):
     held = resumed.startswith(f"trained model=gpt steps={STEPS + 3} ")
     failures += not held
     print(f"NanoLlm resumes the 2-process run's checkpoint at step {STEPS} and trains to step {STEPS + 3}: {verdict(held)}")
+
+    refused = subprocess.run([sys.executable, train_py, os.path.join(work, "one.toml"), "--set", "training.momentum=0.9", "--no-save"],
+                             capture_output=True, text=True)
+    message = refused.stderr.strip()
+    held = refused.returncode == 2 and "[training] momentum" in message and len(message.splitlines()) == 1
+    failures += not held
+    print(f"a key the twin does not take stops it with exit {refused.returncode} and one line: {message[:100]}…: {verdict(held)}")
 
     for original in (initial, nanollm_weights):
         model, metadata = load_gpt(original)
