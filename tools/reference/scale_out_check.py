@@ -11,6 +11,7 @@ and it checks, one line each:
   - the twin's loss at step 1 matches NanoLlm's within 1e-4 (same weights, same batches, same tokens);
   - NanoLlm loads the weights file the two-process run wrote, and its logits on a batch match the twin's within 1e-4;
   - NanoLlm continues the two-process run from its checkpoint (`NanoLlm.Train --resume`), as make train RESUME=1 does;
+  - the twin continues NanoLlm's checkpoint (`train.py --resume`) as NanoLlm's own resume does (losses within 1e-4);
   - a key the twin does not implement stops it with one line naming the key and exit 2;
   - NanoLlm weights → twin → NanoLlm leaves every tensor bit-identical (the untrained file and NanoLlm's trained one).
 Exits 1 when a check fails, 2 when a step cannot run.
@@ -167,6 +168,20 @@ def check(args, work):
     held = resumed.startswith(f"trained model=gpt steps={STEPS + 3} ")
     failures += not held
     print(f"NanoLlm resumes the 2-process run's checkpoint at step {STEPS} and trains to step {STEPS + 3}: {verdict(held)}")
+
+    # The other way: the twin continues NanoLlm's checkpoint as NanoLlm itself does.
+    shutil.copytree(os.path.dirname(nanollm_weights), os.path.join(work, "twin-resumed"))
+    twin_resumed = os.path.join(work, "twin-resumed", "tiny.weights")
+    more = ["--set", f"training.steps={STEPS + 3}"]
+    run(dotnet + [os.path.join(work, "nanollm.toml"), "--resume", *more], env=one_thread, what="NanoLlm.Train --resume")
+    continued = json_line(run([sys.executable, train_py, run_file("twin-resumed.toml", twin_resumed), "--resume", *more, "--threads", "1", "--json"],
+                              env=one_thread, what="train.py --resume from NanoLlm's checkpoint"))
+    expected = nanollm_losses(nanollm_weights)[STEPS:]
+    worst = max(abs(a - b) for a, b in zip(continued["losses"], expected))
+    held = len(continued["losses"]) == len(expected) == 3 and worst <= TOLERANCE
+    failures += not held
+    print(f"the twin resumes NanoLlm's checkpoint at step {STEPS}: steps {STEPS + 1}-{STEPS + 3} within {worst:.2e} of NanoLlm's own resume "
+          f"(tolerance {TOLERANCE:.0e}): {verdict(held)}")
 
     refused = subprocess.run([sys.executable, train_py, os.path.join(work, "one.toml"), "--set", "training.momentum=0.9", "--no-save"],
                              capture_output=True, text=True)

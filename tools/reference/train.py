@@ -2,8 +2,8 @@
 torchrun (DistributedDataParallel), and writes NanoLlm's weights file and checkpoint, so `make chat` and
 `make train RESUME=1` take up what it trained.
 
-    train.py CONFIG [--set section.key=value ...] [--init-from WEIGHTS] [--device auto|cpu|cuda] [--threads N]
-                    [--json] [--no-save]
+    train.py CONFIG [--set section.key=value ...] [--init-from WEIGHTS | --resume] [--device auto|cpu|cuda]
+                    [--threads N] [--json] [--no-save]
     torchrun --nproc_per_node=N train.py CONFIG ...     (Debian's torch: python3 -m torch.distributed.run ...)
 
 The run file: Python 3.11's tomllib, NanoLlm's keys and defaults. [model] name = "gpt" with vocab_size,
@@ -19,7 +19,8 @@ implementations see the same batches; AdamW decays only the matrices NanoLlm mar
 global norm; evaluation on eval_batches batches of consecutive windows from the split's start, every eval_interval
 steps and at the end. Weights: the twin's own initialization (torch's generator, seed), or --init-from a NanoLlm
 weights file or checkpoint (its tensors and tokenizer; its [model] keys must match the run file's): with the file
-`NanoLlm.Train CONFIG --init-only` writes, the twin starts from NanoLlm's exact initial weights.
+`NanoLlm.Train CONFIG --init-only` writes, the twin starts from NanoLlm's exact initial weights. --resume continues
+from the checkpoint beside [weights] path, NanoLlm's or the twin's: weights, AdamW moments, step, best loss.
 
 Tokenizer: byte level (vocab_size 256) needs nothing. A larger vocabulary is NanoLlm's byte-level BPE, taken from the
 --init-from file (train it with `make train CONFIG=... ARGS=--init-only`); the corpus is encoded here with the same
@@ -48,7 +49,7 @@ import tomllib
 
 import torch
 
-from model import GPT, GPTConfig, load_gpt, save_gpt
+from model import GPT, GPTConfig, load_gpt, read_safetensors, save_gpt
 
 BYTE_COUNT = 256
 BYTE_LEVEL_TOKENIZER = '{"type":"byte_bpe","merges":[]}'
@@ -62,6 +63,8 @@ KNOWN_KEYS = {
     "sampling": {"max_new_tokens", "temperature", "top_k", "top_p", "repetition_penalty", "seed"},
 }
 OPTIMIZER_PREFIX = "optimizer."
+OPTIMIZER_CLASSES = {"adamw": "AdamW", "sgd": "Sgd"}
+ADAMW_MOMENTS = {"exp_avg": "adamw.m", "exp_avg_sq": "adamw.v"}
 METRICS_HEADER = ["step", "elapsed_s", "loss", "train_loss", "val_loss", "val_bpb", "learning_rate", "grad_norm", "tokens_per_s"]
 LOSS_WINDOW = 20
 
@@ -246,14 +249,49 @@ def peak_rss_kib():
 
 
 def load_initial(path, config, run_path):
-    """The weights and tokenizer of a NanoLlm weights file or checkpoint, checked against the run file's model."""
+    """The weights and metadata of a NanoLlm weights file or checkpoint, checked against the run file's model."""
     try:
         model, metadata = load_gpt(path)
     except (OSError, ValueError, KeyError, json.JSONDecodeError) as error:
-        raise UsageError(f"--init-from {path}: not a usable NanoLlm GPT weights file ({error})")
+        raise UsageError(f"{path}: not a usable NanoLlm GPT weights file ({error})")
     if model.config != config:
-        raise UsageError(f"{run_path}: [model] differs from --init-from {path} ({model.config}): use the run file that wrote it")
-    return model.state_dict(), metadata["tokenizer"]
+        raise UsageError(f"{run_path}: [model] differs from {path} ({model.config}): use the run file that wrote it")
+    return model.state_dict(), metadata
+
+
+def read_checkpoint(path, config, optimizer_name, run_path):
+    """NanoLlm's Checkpoint.Read: the weights, tokenizer, optimizer buffers and where training stood."""
+    if not os.path.isfile(path):
+        raise UsageError(f"{path}: no checkpoint to resume from: train {run_path} without --resume first")
+    initial, metadata = load_initial(path, config, run_path)
+    tensors, _ = read_safetensors(path)
+    written_by = metadata.get("optimizer")
+    if written_by != OPTIMIZER_CLASSES[optimizer_name]:
+        raise UsageError(f"{run_path}: [training] optimizer is {optimizer_name}, the checkpoint {path} was written by {written_by}: resume with the same optimizer")
+    try:
+        state = {
+            "step": int(metadata["checkpoint_step"]),
+            "updates": int(metadata["optimizer_step"]),
+            "best_val_loss": float(metadata.get("best_val_loss", "inf").replace("Infinity", "inf")),
+            "moments": {key: tensors[OPTIMIZER_PREFIX + key] for key in ADAMW_MOMENTS.values()} if optimizer_name == "adamw" else {},
+        }
+    except (KeyError, ValueError) as error:
+        raise UsageError(f"{path}: not a complete NanoLlm checkpoint ({error})")
+    return initial, metadata, state
+
+
+def restore_adamw(optimizer, model, moments, updates, device):
+    """Puts NanoLlm's flat AdamW moments (ParameterSet order) into torch's per-parameter state, with t = updates."""
+    parameters = dict(model.named_parameters())
+    offset = 0
+    for name in nanollm_parameter_order(model):
+        parameter = parameters[name]
+        count = parameter.numel()
+        state = optimizer.state[parameter]
+        for moment, key in ADAMW_MOMENTS.items():
+            state[moment] = moments[key][offset:offset + count].reshape(parameter.shape).to(device).clone()
+        state["step"] = torch.tensor(float(updates))
+        offset += count
 
 
 def nanollm_parameter_order(model):
@@ -276,7 +314,7 @@ def write_checkpoint(path, model, optimizer, optimizer_name, tokenizer, step, up
     tensors = dict(model.state_dict())
     if optimizer_name == "adamw":
         order = nanollm_parameter_order(model)
-        for moment, key in (("exp_avg", "adamw.m"), ("exp_avg_sq", "adamw.v")):
+        for moment, key in ADAMW_MOMENTS.items():
             parts = []
             for name in order:
                 state = optimizer.state.get(parameters[name], {})
@@ -284,7 +322,7 @@ def write_checkpoint(path, model, optimizer, optimizer_name, tokenizer, step, up
             tensors[OPTIMIZER_PREFIX + key] = torch.cat([p.detach().cpu() for p in parts])
     metadata = {
         "checkpoint_step": str(step),
-        "optimizer": {"adamw": "AdamW", "sgd": "Sgd"}[optimizer_name],
+        "optimizer": OPTIMIZER_CLASSES[optimizer_name],
         "optimizer_step": str(updates),
         "best_val_loss": "Infinity" if math.isinf(best_validation_loss) else repr(best_validation_loss),
     }
@@ -296,6 +334,7 @@ def main():
     parser.add_argument("config")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
     parser.add_argument("--init-from", metavar="WEIGHTS", help="start from a NanoLlm weights file or checkpoint (its tokenizer too)")
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint beside [weights] path (NanoLlm's or the twin's)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: CUDA when available, else CPU")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
     parser.add_argument("--json", action="store_true", help="print a JSON line of results after the summary line")
@@ -345,8 +384,17 @@ def train(args):
     if optimizer_name not in ("adamw", "sgd"):
         raise UsageError(f'{args.config}: [training] optimizer: "{optimizer_name}" is not "sgd" or "adamw"')
 
-    if args.init_from:
-        initial, tokenizer = load_initial(args.init_from, config, args.config)
+    weights_path = sections["weights"]["path"]
+    checkpoint_path = weights_path + ".checkpoint"
+    resumed = None
+    if args.resume and args.init_from:
+        raise UsageError("--resume and --init-from exclude each other: a resumed run starts from its checkpoint")
+    if args.resume:
+        initial, metadata, resumed = read_checkpoint(checkpoint_path, config, optimizer_name, args.config)
+        tokenizer = metadata["tokenizer"]
+    elif args.init_from:
+        initial, metadata = load_initial(args.init_from, config, args.config)
+        tokenizer = metadata["tokenizer"]
     elif vocab_size == BYTE_COUNT:
         initial, tokenizer = None, BYTE_LEVEL_TOKENIZER
     else:
@@ -400,15 +448,25 @@ def train(args):
     else:
         optimizer = torch.optim.SGD(model.parameters(), lr=lr)
 
+    start_step, start_updates, best_validation_loss = 0, 0, math.inf
+    if resumed is not None:
+        start_step, start_updates, best_validation_loss = resumed["step"], resumed["updates"], resumed["best_val_loss"]
+        if optimizer_name == "adamw":
+            restore_adamw(optimizer, model, resumed["moments"], start_updates, device)
+        if start_step >= steps:
+            raise UsageError(f"{checkpoint_path}: the run already reached step {start_step} of {steps}: raise [training] steps to continue it")
+
     writes = rank == 0 and not args.no_save
-    weights_path = sections["weights"]["path"]
-    checkpoint_path = weights_path + ".checkpoint"
     metrics = None
     if writes:
         os.makedirs(os.path.dirname(os.path.abspath(weights_path)), exist_ok=True)
-        metrics_file = open(weights_path + ".metrics.csv", "w", newline="")
+        # A resumed run adds to the CSV it continues, as NanoLlm's does.
+        metrics_path = weights_path + ".metrics.csv"
+        appending = resumed is not None and os.path.isfile(metrics_path)
+        metrics_file = open(metrics_path, "a" if appending else "w", newline="")
         metrics = csv.writer(metrics_file)
-        metrics.writerow(METRICS_HEADER)
+        if not appending:
+            metrics.writerow(METRICS_HEADER)
     if rank == 0:
         print(f"training gpt on {training['corpus']} with torch {torch.__version__} on {device}, {world_size} process(es), "
               f"{torch.get_num_threads()} thread(s) each, {steps} steps", file=sys.stderr)
@@ -419,9 +477,8 @@ def train(args):
     losses = []
     recent = []
     validation = None
-    best_validation_loss = math.inf
     clock = time.perf_counter()
-    for step in range(steps):
+    for step in range(start_step, steps):
         begin = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
         loss_sum = torch.zeros((), device=device)
@@ -464,9 +521,9 @@ def train(args):
         if metrics is not None:
             metrics.writerow([done, f"{elapsed:.3f}", f"{loss_value:.6f}", "", "" if not evaluated or validation is None else f"{validation[0]:.6f}",
                               "" if not evaluated or validation is None else f"{validation[1]:.6f}", f"{rate:.6g}", f"{norm.item():.6f}",
-                              f"{done * batch_size * length * accumulation / elapsed:.0f}"])
+                              f"{(done - start_step) * batch_size * length * accumulation / elapsed:.0f}"])
         if writes and (done == steps or (checkpoint_interval > 0 and done % checkpoint_interval == 0)):
-            write_checkpoint(checkpoint_path, model, optimizer, optimizer_name, tokenizer, done, done, best_validation_loss)
+            write_checkpoint(checkpoint_path, model, optimizer, optimizer_name, tokenizer, done, start_updates + done - start_step, best_validation_loss)
     elapsed = time.perf_counter() - clock
     if metrics is not None:
         metrics_file.close()
@@ -480,7 +537,7 @@ def train(args):
     parts = ["trained", "model=gpt", f"steps={steps}", f"loss={mean_loss:.4f}"]
     if validation is not None:
         parts += [f"val_loss={validation[0]:.4f}", f"val_bpb={validation[1]:.4f}"]
-    parts += [f"tokens_per_s={steps * tokens_per_step / elapsed:.0f}", f"seconds={elapsed:.1f}"]
+    parts += [f"tokens_per_s={(steps - start_step) * tokens_per_step / elapsed:.0f}", f"seconds={elapsed:.1f}"]
     if writes:
         parts += [f"weights={weights_path}", f"checkpoint={checkpoint_path}"]
     print(" ".join(parts))
