@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Engines;
 using NanoLlm.Config;
 using NanoLlm.Model;
 using NanoLlm.Tensors;
@@ -11,7 +10,7 @@ namespace NanoLlm.Bench;
 /// the key/value cache (one position's work per token) against 64 tokens each recomputing a full forward pass over
 /// the window so far, as generation without a cache must. Tokens per second = 64 / the time of one operation.
 /// </summary>
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 2, iterationCount: 10)]
+[SimpleJob(launchCount: 1, warmupCount: 5, iterationCount: 20)]
 public class GenerationBenchmarks
 {
     public const int Tokens = 64;
