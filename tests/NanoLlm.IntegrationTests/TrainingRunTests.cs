@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 using NanoLlm.Training;
 
 namespace NanoLlm.IntegrationTests;
@@ -87,9 +88,29 @@ public sealed class TrainingRunTests : IDisposable
         }
         Assert.StartsWith("trained model=gpt", await output);
         Assert.True(File.Exists(Path.Combine(_folder.Path, Checkpoint.PathFor("out/tiny.weights"))));
-        var resumed = ProgramRunner.Train(_folder.Path, "long.toml", "--resume", "--set", "training.steps=60");
+        int stoppedAt;
+        lock (error)
+        {
+            stoppedAt = int.Parse(Regex.Match(error.ToString(), @"interrupted at step (\d+):").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        var finalStep = stoppedAt + 20;
+        var resumed = ProgramRunner.Train(_folder.Path, "long.toml", "--resume", "--set", $"training.steps={finalStep}");
         Assert.True(resumed.ExitCode == 0, resumed.StandardError);
-        Assert.Contains("steps=60", resumed.StandardOutput);
+        Assert.Contains($"steps={finalStep} ", resumed.StandardOutput);
+        Assert.DoesNotContain("NaN", resumed.StandardOutput);
+    }
+
+    [Fact]
+    public void Resuming_a_run_that_already_reached_its_steps_exits_2_saying_so()
+    {
+        Assert.Equal(0, ProgramRunner.Train(_folder.Path, "run.toml").ExitCode);
+
+        var result = ProgramRunner.Train(_folder.Path, "run.toml", "--resume", "--set", "training.steps=20");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(
+            "error: run.toml: [training] steps: the checkpoint out/tiny.weights.checkpoint is at step 30 of 20 already: set more steps to continue the run",
+            result.StandardError.Trim().Split('\n')[^1]);
     }
 
     [Fact]

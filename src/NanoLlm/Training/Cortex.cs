@@ -67,6 +67,11 @@ public sealed class Cortex
             throw new ConfigException($"{config.Path}: [training] corpus {config.Training.Corpus} is too short to train on: it needs at least two tokens");
         }
         var trainer = new Trainer(cortex.Model, optimizer, config.Training, train.Length) { StartStep = startStep };
+        if (resume && startStep >= trainer.TotalSteps(train.Length))
+        {
+            throw new ConfigException(
+                $"{config.Path}: [training] steps: the checkpoint {checkpointPath} is at step {startStep} of {trainer.TotalSteps(train.Length)} already: set more steps to continue the run");
+        }
         var sampleSettings = new SamplingSettings(MaxNewTokens: 120, Temperature: 0.8, Seed: config.Training.Seed);
         var lastCheckpoint = resume ? startStep : 0;
         var weightsWritten = resume;
