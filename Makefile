@@ -18,7 +18,7 @@ BIN_CHAT  = src/NanoLlm.Chat/bin/$(CONFIGURATION)/net10.0/NanoLlm.Chat.dll
 BIN_BENCH = bench/NanoLlm.Bench/bin/$(CONFIGURATION)/net10.0/NanoLlm.Bench.dll
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check
+.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -26,6 +26,12 @@ build:
 # Tiny Shakespeare first (some tests train on it); results go to TestResults/ as TRX files too, so CI can count them.
 test: data
 	NANOLLM_TINYSHAKESPEARE=$(TINYSHAKESPEARE) $(DOTNET) test NanoLlm.slnx --nologo -c $(CONFIGURATION) --logger "trx" --logger "console;verbosity=minimal" --results-directory TestResults
+
+# The guided tour (docs/) checked against the code: references, commands, figures, snippets; FILTER=BigramExercises
+# runs the tests whose names contain it (one chapter's exercises).
+FILTER ?=
+docs:
+	$(DOTNET) test tests/NanoLlm.DocsTests --nologo -c $(CONFIGURATION) --logger "console;verbosity=minimal" $(if $(FILTER),--filter "FullyQualifiedName~$(FILTER)")
 
 lint:
 	$(DOTNET) format NanoLlm.slnx --verify-no-changes

@@ -100,6 +100,8 @@ public sealed partial class Commands
     {
         switch (words)
         {
+            case []:
+                return [];
             case ["test", .. var rest]:
                 return CheckTest(rest);
             case ["build" or "format" or "run", .. var rest]:

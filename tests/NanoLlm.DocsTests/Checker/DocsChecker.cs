@@ -71,7 +71,7 @@ public sealed partial class DocsChecker
         foreach (var code in file.Code)
         {
             var text = code.Text.Trim();
-            if (RepositoryPath().IsMatch(text) && !File.Exists(FullPath(text)) && !Directory.Exists(FullPath(text)))
+            if (RepositoryPath().IsMatch(text) && !Placeholder().IsMatch(text) && !File.Exists(FullPath(text)) && !Directory.Exists(FullPath(text)))
             {
                 yield return At(file, code.Line, $"`{text}`: no such file or folder");
             }
@@ -195,7 +195,8 @@ public sealed partial class DocsChecker
                 if (i + 1 < file.Blocks.Count && file.Blocks[i + 1] is { Language: "text", Arguments: "output" } output
                     && Snippets.Difference(string.Join('\n', output.Lines), printed!) is { } difference)
                 {
-                    yield return At(file, output.Line, difference);
+                    // The whole output, so an author can paste it after checking it is right.
+                    yield return At(file, output.Line, $"{difference}; the program printed:{Environment.NewLine}{printed}");
                 }
             }
             else if (from.Success)
@@ -393,9 +394,13 @@ public sealed partial class DocsChecker
     [GeneratedRegex(@"^[A-Z][A-Za-z0-9]*(\.[A-Za-z_][A-Za-z0-9_]*)+(\(.*\))?$")]
     private static partial Regex QualifiedName();
 
+    // A word in capitals stands for what the reader fills in: docs/NN-name.md.
+    [GeneratedRegex(@"\b[A-Z]{2,}\b")]
+    private static partial Regex Placeholder();
+
     [GeneratedRegex(@"\.(cs|md|toml|py|txt|png|csv|json|weights|dll|csproj|slnx)$")]
     private static partial Regex FileName();
 
-    [GeneratedRegex(@"−?-?\d+(,\d{3})*(\.\d+)?")]
+    [GeneratedRegex(@"−?-?\d+(,\d{3})*(\.\d+)?([eE][-+]?\d+)?")]
     private static partial Regex Figure();
 }

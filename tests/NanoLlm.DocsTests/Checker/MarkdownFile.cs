@@ -52,7 +52,7 @@ public sealed class MarkdownFile
         Blocks =
         [
             .. document.Descendants<FencedCodeBlock>().Select(b => new MarkdownBlock(
-                b.Info ?? "", b.Arguments ?? "", [.. b.Lines.Lines.Take(b.Lines.Count).Select(l => l.ToString())], b.Line + 1)),
+                b.Info ?? "", b.Arguments ?? "", [.. (b.Lines.Lines ?? []).Take(b.Lines.Count).Select(l => l.ToString())], b.Line + 1)),
         ];
         ListItems =
         [
