@@ -97,11 +97,15 @@ public static partial class Snippets
             var (want, got) = (i < expected.Count ? expected[i] : "(end)", i < actual.Count ? actual[i] : "(end)");
             if (!Same(want, got))
             {
-                return $"the chapter shows \"{want}\" where the program printed \"{got}\" (word {i + 1})";
+                return $"the chapter shows \"{Visible(want)}\" where the program printed \"{Visible(got)}\" (word {i + 1})";
             }
         }
         return null;
     }
+
+    // Control characters spelled out, so two words that print alike can be told apart.
+    private static string Visible(string word) =>
+        string.Concat(word.Select(c => char.IsControl(c) ? $"\\u{(int)c:X4}" : c.ToString()));
 
     private static bool Same(string want, string got)
     {

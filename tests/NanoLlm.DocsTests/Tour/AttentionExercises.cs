@@ -20,6 +20,14 @@ public sealed class AttentionExercises : IDisposable
     }
 
     [Fact]
+    public void The_shipped_gpt_has_132864_parameters()
+    {
+        // wte 256×64, two blocks of 12C² + 13C, ln_f 2C, lm_head 256×64.
+        Assert.Equal((256 * 64) + (2 * ((12 * 64 * 64) + (13 * 64))) + (2 * 64) + (256 * 64), ParameterCount());
+        Assert.Equal(132_864, ParameterCount());
+    }
+
+    [Fact]
     public void Learned_positions_add_one_vector_per_position()
     {
         Assert.Equal(32 * 64, ParameterCount("model.positional=learned") - ParameterCount());
