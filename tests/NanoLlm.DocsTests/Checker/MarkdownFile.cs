@@ -5,9 +5,9 @@ using Markdig.Syntax.Inlines;
 
 namespace NanoLlm.DocsTests.Checker;
 
-/// <summary>A link as written: its text (a code span's content when <see cref="IsCode"/>), target and title.</summary>
+/// <summary>A link or image as written: its text (a code span's content when <see cref="IsCode"/>), target and title.</summary>
 /// <param name="Line">1-based, as an editor shows it.</param>
-public sealed record MarkdownLink(string Text, bool IsCode, string Url, string? Title, bool IsImage, int Line);
+public sealed record MarkdownLink(string Text, bool IsCode, string Url, string? Title, int Line);
 
 /// <summary>An inline code span that is not a link's text.</summary>
 public sealed record MarkdownCode(string Text, int Line);
@@ -28,9 +28,8 @@ public sealed class MarkdownFile
 {
     private static readonly MarkdownPipeline Pipeline = new MarkdownPipelineBuilder().UsePipeTables().Build();
 
-    private MarkdownFile(string path, string relativePath, string text)
+    private MarkdownFile(string relativePath, string text)
     {
-        Path = path;
         RelativePath = relativePath;
         Text = text;
         var document = Markdown.Parse(text, Pipeline);
@@ -63,8 +62,6 @@ public sealed class MarkdownFile
         ];
     }
 
-    public string Path { get; }
-
     /// <summary>The path from the repository root, with forward slashes: how problems name the file.</summary>
     public string RelativePath { get; }
 
@@ -81,7 +78,7 @@ public sealed class MarkdownFile
     /// <summary>The items of the top-level lists (a list inside a list item is part of that item).</summary>
     public IReadOnlyList<MarkdownListItem> ListItems { get; }
 
-    public static MarkdownFile Read(string path, string relativePath) => new(path, relativePath, File.ReadAllText(path));
+    public static MarkdownFile Read(string path, string relativePath) => new(relativePath, File.ReadAllText(path));
 
     /// <summary>The lines under the <c>##</c> heading <paramref name="title"/>, up to the next heading of level 2 or less.</summary>
     public (int First, int Last)? Section(string title)
@@ -133,7 +130,7 @@ public sealed class MarkdownFile
         var children = link.ToList();
         var isCode = children is [CodeInline];
         var text = isCode ? ((CodeInline)children[0]).Content : PlainText(link);
-        return new MarkdownLink(text, isCode, link.Url ?? "", string.IsNullOrEmpty(link.Title) ? null : link.Title, link.IsImage, link.Line + 1);
+        return new MarkdownLink(text, isCode, link.Url ?? "", string.IsNullOrEmpty(link.Title) ? null : link.Title, link.Line + 1);
     }
 
     private static string PlainText(ContainerInline? container)
