@@ -19,13 +19,17 @@ public static class RunConfigLoader
             ApplyOverride(sections, path, assignment);
         }
 
-        var model = Section(sections, path, "model");
-        var modelName = model.GetString("name");
-        var vocabSize = model.GetInt("vocab_size", ModelSettings.MinVocabSize, ModelSettings.MinVocabSize, ModelSettings.MaxVocabSize);
-
         var training = Section(sections, path, "training");
         var trainingSettings = ReadTraining(training);
         training.RejectUnknownKeys();
+
+        // With init_from the weights file gives the model: [model] may leave out what the file says.
+        var model = Section(sections, path, "model");
+        var initFrom = trainingSettings.InitFrom is not null;
+        var modelName = initFrom && !model.Contains("name") ? "" : model.GetString("name");
+        var vocabSize = initFrom && !model.Contains("vocab_size")
+            ? 0
+            : model.GetInt("vocab_size", ModelSettings.MinVocabSize, ModelSettings.MinVocabSize, ModelSettings.MaxVocabSize);
 
         var weights = Section(sections, path, "weights");
         var weightsSettings = new WeightsSettings(weights.GetString("path"));
@@ -75,6 +79,7 @@ public static class RunConfigLoader
             GradClip = training.GetDouble("grad_clip", 0, 0, 1e6),
             CheckpointInterval = training.GetInt("checkpoint_interval", 0, 0, int.MaxValue),
             GradAccumulationSteps = training.GetInt("grad_accumulation_steps", 1, 1, 1_000_000),
+            InitFrom = training.Contains("init_from") ? training.GetString("init_from") : null,
         };
     }
 
