@@ -88,6 +88,13 @@ public sealed class Bpe
         return new Bpe(BpeTrainer.Train(text, vocabSize - ByteCount));
     }
 
+    /// <summary>A tokenizer on merges already learned and validated (each uses only earlier tokens, none twice).</summary>
+    internal static Bpe FromMerges(TokenPair[] merges) => new(merges);
+
+    /// <summary>The rank of the merge of (<paramref name="left"/>, <paramref name="right"/>), if there is one.</summary>
+    internal bool TryGetMergeRank(int left, int right, out int rank) =>
+        _rankOfPair.TryGetValue(new TokenPair(left, right).Key, out rank);
+
     /// <summary>Encodes the UTF-8 bytes of <paramref name="text"/> (a lone surrogate becomes U+FFFD, as UTF-8 requires).</summary>
     public ushort[] Encode(string text) => Encode(Encoding.UTF8.GetBytes(text));
 

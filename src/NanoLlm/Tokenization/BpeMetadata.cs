@@ -23,18 +23,24 @@ internal static class BpeMetadata
         {
             writer.WriteStartObject();
             writer.WriteString(TypeProperty, TypeName);
-            writer.WriteStartArray(MergesProperty);
-            foreach (var (left, right) in merges)
-            {
-                writer.WriteStartArray();
-                writer.WriteNumberValue(left);
-                writer.WriteNumberValue(right);
-                writer.WriteEndArray();
-            }
-            writer.WriteEndArray();
+            WriteMerges(writer, merges);
             writer.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>The <c>"merges"</c> property: [left, right] pairs in the order learned.</summary>
+    public static void WriteMerges(Utf8JsonWriter writer, ReadOnlySpan<TokenPair> merges)
+    {
+        writer.WriteStartArray(MergesProperty);
+        foreach (var (left, right) in merges)
+        {
+            writer.WriteStartArray();
+            writer.WriteNumberValue(left);
+            writer.WriteNumberValue(right);
+            writer.WriteEndArray();
+        }
+        writer.WriteEndArray();
     }
 
     /// <exception cref="FormatException">Anything that is not a tokenizer <see cref="Write"/> could have written.</exception>
@@ -85,7 +91,8 @@ internal static class BpeMetadata
         }
     }
 
-    private static TokenPair[] ReadMerges(JsonElement array)
+    /// <summary>Merges as a JSON array of [left, right] pairs, checked as <see cref="ReadMerges(string)"/> checks them.</summary>
+    public static TokenPair[] ReadMerges(JsonElement array)
     {
         var count = array.GetArrayLength();
         if (count > MaxMerges)

@@ -14,6 +14,9 @@ namespace NanoLlm.Tokenization;
 internal sealed class BpeTrainer
 {
     private readonly TokenList _tokens;
+
+    // How many times the piece holding each position occurs in the text (null: every position counts once).
+    private readonly int[]? _weights;
     private readonly Dictionary<uint, PairOccurrences> _pairs = [];
 
     // Priority orders by count, highest first, then by pair, smallest first: see Priority.
@@ -23,12 +26,16 @@ internal sealed class BpeTrainer
     private readonly List<PairOccurrences> _grown = [];
     private int _mergeIndex;
 
-    private BpeTrainer(ReadOnlySpan<byte> text)
+    private BpeTrainer(ReadOnlySpan<byte> text, TokenList tokens, int[]? weights)
     {
-        _tokens = new TokenList(text);
+        _tokens = tokens;
+        _weights = weights;
         for (var i = 0; i + 1 < text.Length; i++)
         {
-            Occurrences(new TokenPair(text[i], text[i + 1]).Key).Add(i);
+            if (_tokens.Next(i) != TokenList.None)
+            {
+                Occurrences(new TokenPair(text[i], text[i + 1]).Key).Add(i, Weight(i));
+            }
         }
         foreach (var pair in _pairs.Values)
         {
@@ -37,13 +44,57 @@ internal sealed class BpeTrainer
     }
 
     /// <summary>Up to <paramref name="mergeCount"/> merges, fewer if the text runs out of pairs that occur twice.</summary>
-    public static TokenPair[] Train(ReadOnlySpan<byte> text, int mergeCount)
+    public static TokenPair[] Train(ReadOnlySpan<byte> text, int mergeCount) =>
+        new BpeTrainer(text, new TokenList(text), null).Train(mergeCount);
+
+    /// <summary>
+    /// Up to <paramref name="mergeCount"/> merges learned inside the pieces that <paramref name="split"/> cuts each
+    /// segment of <paramref name="text"/> into (minbpe's RegexTokenizer): no pair crosses a piece, and each distinct
+    /// piece is held once and counted as often as it occurs.
+    /// </summary>
+    public static TokenPair[] TrainOnPieces(ReadOnlySpan<byte> text, IReadOnlyList<(int Start, int Length)> segments, SplitPattern split, int mergeCount)
     {
-        var trainer = new BpeTrainer(text);
-        var merges = new List<TokenPair>(mergeCount);
-        while (merges.Count < mergeCount && trainer.TryTakeMostFrequent(out var pair))
+        var source = text.ToArray();
+        var counts = new Dictionary<(int Start, int Length), int>(new PieceComparer(source));
+        foreach (var (segmentStart, segmentLength) in segments)
         {
-            trainer.Merge(pair, Bpe.ByteCount + merges.Count);
+            var segment = source.AsSpan(segmentStart, segmentLength);
+            for (var start = 0; start < segment.Length;)
+            {
+                var end = PreTokenizer.PieceEnd(segment, start, split);
+                // A one-byte piece holds no pair.
+                if (end - start > 1)
+                {
+                    CollectionsMarshal.GetValueRefOrAddDefault(counts, (segmentStart + start, end - start), out _)++;
+                }
+                start = end;
+            }
+        }
+        var totalLength = 0;
+        foreach (var (piece, _) in counts)
+        {
+            totalLength += piece.Length;
+        }
+        var pieces = new byte[totalLength];
+        var lengths = new int[counts.Count];
+        var weights = new int[totalLength];
+        var (position, index) = (0, 0);
+        foreach (var ((start, length), count) in counts)
+        {
+            source.AsSpan(start, length).CopyTo(pieces.AsSpan(position));
+            weights.AsSpan(position, length).Fill(count);
+            lengths[index++] = length;
+            position += length;
+        }
+        return new BpeTrainer(pieces, new TokenList(pieces, lengths), weights).Train(mergeCount);
+    }
+
+    private TokenPair[] Train(int mergeCount)
+    {
+        var merges = new List<TokenPair>(mergeCount);
+        while (merges.Count < mergeCount && TryTakeMostFrequent(out var pair))
+        {
+            Merge(pair, Bpe.ByteCount + merges.Count);
             merges.Add(TokenPair.FromKey(pair.Key));
         }
         return [.. merges];
@@ -83,15 +134,15 @@ internal sealed class BpeTrainer
             if (before != TokenList.None)
             {
                 var beforeToken = _tokens.TokenAt(before);
-                Decrement(new TokenPair(beforeToken, left).Key);
-                Increment(new TokenPair(beforeToken, token).Key, before);
+                Decrement(new TokenPair(beforeToken, left).Key, Weight(start));
+                Increment(new TokenPair(beforeToken, token).Key, before, Weight(start));
             }
             var after = _tokens.Next(_tokens.Next(start));
             if (after != TokenList.None)
             {
                 var afterToken = _tokens.TokenAt(after);
-                Decrement(new TokenPair(right, afterToken).Key);
-                Increment(new TokenPair(token, afterToken).Key, start);
+                Decrement(new TokenPair(right, afterToken).Key, Weight(start));
+                Increment(new TokenPair(token, afterToken).Key, start, Weight(start));
             }
             _tokens.Merge(start, token);
         }
@@ -108,10 +159,12 @@ internal sealed class BpeTrainer
         _mergeIndex++;
     }
 
-    private void Increment(uint key, int start)
+    private int Weight(int position) => _weights?[position] ?? 1;
+
+    private void Increment(uint key, int start, int weight)
     {
         var pair = Occurrences(key);
-        pair.Add(start);
+        pair.Add(start, weight);
         if (pair.LastGrownInMerge != _mergeIndex)
         {
             pair.LastGrownInMerge = _mergeIndex;
@@ -119,7 +172,7 @@ internal sealed class BpeTrainer
         }
     }
 
-    private void Decrement(uint key) => _pairs[key].Count--;
+    private void Decrement(uint key, int weight) => _pairs[key].Count -= weight;
 
     private PairOccurrences Occurrences(uint key)
     {
@@ -143,6 +196,20 @@ internal sealed class BpeTrainer
 
     private static int CountOf(long priority) => int.MaxValue - (int)(priority >> 32);
 
+    /// <summary>Compares pieces, given as (start, length) in one text, by their bytes.</summary>
+    private sealed class PieceComparer(byte[] text) : IEqualityComparer<(int Start, int Length)>
+    {
+        public bool Equals((int Start, int Length) x, (int Start, int Length) y) =>
+            text.AsSpan(x.Start, x.Length).SequenceEqual(text.AsSpan(y.Start, y.Length));
+
+        public int GetHashCode((int Start, int Length) piece)
+        {
+            var hash = new HashCode();
+            hash.AddBytes(text.AsSpan(piece.Start, piece.Length));
+            return hash.ToHashCode();
+        }
+    }
+
     /// <summary>How often a pair occurs now, and the positions where it started when it was counted (some may be stale).</summary>
     private sealed class PairOccurrences(uint key)
     {
@@ -154,9 +221,9 @@ internal sealed class BpeTrainer
 
         public int LastGrownInMerge { get; set; } = -1;
 
-        public void Add(int start)
+        public void Add(int start, int weight)
         {
-            Count++;
+            Count += weight;
             Starts.Add(start);
         }
     }

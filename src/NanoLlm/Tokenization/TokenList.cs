@@ -26,6 +26,18 @@ internal sealed class TokenList
         Count = bytes.Length;
     }
 
+    /// <summary>Several sequences side by side: <paramref name="pieceLengths"/> cut the bytes into pieces that no pair crosses.</summary>
+    public TokenList(ReadOnlySpan<byte> bytes, ReadOnlySpan<int> pieceLengths) : this(bytes)
+    {
+        var start = 0;
+        foreach (var length in pieceLengths)
+        {
+            _nodes[start].Previous = None;
+            _nodes[start + length - 1].Next = None;
+            start += length;
+        }
+    }
+
     /// <summary>How many tokens the sequence holds now.</summary>
     public int Count { get; private set; }
 

@@ -1,0 +1,85 @@
+using System.Globalization;
+using System.Text;
+
+namespace NanoLlm.Tokenization;
+
+/// <summary>
+/// Reads tiktoken's ranks format: one token per line, its bytes in base64, a space, its rank (which is its id).
+/// Refuses anything else with the line: a bad base64 or rank, a rank or a spelling given twice.
+/// </summary>
+internal static class TiktokenRanks
+{
+    // Far above the largest vocabulary in use (o200k_base: 199 998 ranks), low enough to refuse a corrupt number.
+    private const int MaxRank = 1 << 24;
+
+    public static ByteSequenceTable Read(Stream stream, string origin)
+    {
+        var spellings = new List<byte[]?>();
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var lineNumber = 0;
+        while (reader.ReadLine() is { } line)
+        {
+            lineNumber++;
+            if (line.Length == 0)
+            {
+                continue;
+            }
+            var space = line.IndexOf(' ', StringComparison.Ordinal);
+            if (space <= 0 || !int.TryParse(line.AsSpan(space + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var rank) || rank >= MaxRank)
+            {
+                throw new FormatException($"{origin}:{lineNumber}: expected a base64 token, a space and a rank below {MaxRank}, found \"{Shorten(line)}\"");
+            }
+            byte[] bytes;
+            try
+            {
+                bytes = Convert.FromBase64String(line[..space]);
+            }
+            catch (FormatException)
+            {
+                throw new FormatException($"{origin}:{lineNumber}: \"{Shorten(line[..space])}\" is not base64");
+            }
+            if (bytes.Length == 0)
+            {
+                throw new FormatException($"{origin}:{lineNumber}: the token is empty");
+            }
+            while (spellings.Count <= rank)
+            {
+                spellings.Add(null);
+            }
+            if (spellings[rank] is not null)
+            {
+                throw new FormatException($"{origin}:{lineNumber}: rank {rank} is given twice");
+            }
+            spellings[rank] = bytes;
+        }
+        if (spellings.Count == 0)
+        {
+            throw new FormatException($"{origin}: holds no ranks");
+        }
+        try
+        {
+            return new ByteSequenceTable(spellings);
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"{origin}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The table in the same format, ranks in ascending order.</summary>
+    public static string Write(ByteSequenceTable ranks)
+    {
+        var text = new StringBuilder();
+        for (var id = 0; id < ranks.IdCount; id++)
+        {
+            var spelling = ranks.Spelling(id);
+            if (!spelling.IsEmpty)
+            {
+                text.Append(Convert.ToBase64String(spelling)).Append(' ').Append(id.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            }
+        }
+        return text.ToString();
+    }
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
+}
