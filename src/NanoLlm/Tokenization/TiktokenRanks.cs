@@ -4,28 +4,39 @@ using System.Text;
 namespace NanoLlm.Tokenization;
 
 /// <summary>
-/// Reads tiktoken's ranks format: one token per line, its bytes in base64, a space, its rank (which is its id).
-/// Refuses anything else with the line: a bad base64 or rank, a rank or a spelling given twice.
+/// Reads tiktoken's ranks format: one token per line, its bytes in base64, a space, its rank (which is its id). Also
+/// the compact form the Microsoft.ML.Tokenizers.Data packages ship: a <c>Capacity: N</c> line, then the base64 of
+/// each token alone, ranks counting from 0. Refuses anything else with the line: a bad base64 or rank, a rank or a
+/// spelling given twice.
 /// </summary>
 internal static class TiktokenRanks
 {
     // Far above the largest vocabulary in use (o200k_base: 199 998 ranks), low enough to refuse a corrupt number.
     private const int MaxRank = 1 << 24;
 
+    private const string CompactHeader = "Capacity: ";
+
     public static ByteSequenceTable Read(Stream stream, string origin)
     {
         var spellings = new List<byte[]?>();
         using var reader = new StreamReader(stream, Encoding.UTF8);
         var lineNumber = 0;
+        var compact = false;
         while (reader.ReadLine() is { } line)
         {
             lineNumber++;
+            if (lineNumber == 1 && line.StartsWith(CompactHeader, StringComparison.Ordinal))
+            {
+                compact = true;
+                continue;
+            }
             if (line.Length == 0)
             {
                 continue;
             }
-            var space = line.IndexOf(' ', StringComparison.Ordinal);
-            if (space <= 0 || !int.TryParse(line.AsSpan(space + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var rank) || rank >= MaxRank)
+            var space = compact ? line.Length : line.IndexOf(' ', StringComparison.Ordinal);
+            var rank = spellings.Count;
+            if (compact ? space == 0 : space <= 0 || !int.TryParse(line.AsSpan(space + 1), NumberStyles.None, CultureInfo.InvariantCulture, out rank) || rank >= MaxRank)
             {
                 throw new FormatException($"{origin}:{lineNumber}: expected a base64 token, a space and a rank below {MaxRank}, found \"{Shorten(line)}\"");
             }

@@ -26,6 +26,7 @@ public sealed class PreTokenizerTests
     [InlineData(SplitPattern.Gpt4, "I'M 12345 ok?!\r\n", new[] { "I", "'M", " ", "123", "45", " ok", "?!\r\n" })]
     [InlineData(SplitPattern.Gpt4, "  \n\n  x", new[] { "  \n\n", " ", " x" })]
     [InlineData(SplitPattern.Gpt4, "e\u0301t", new[] { "e", "\u0301t" })]
+    [InlineData(SplitPattern.Gpt4, "🙂ok x 𝟙𝟚𝟛𝟜 🙂ok", new[] { "🙂ok", " x", " ", "𝟙𝟚𝟛", "𝟜", " 🙂", "ok" })]
     [InlineData(SplitPattern.O200k, "HTTPServer camelCase I'M", new[] { "HTTPServer", " camel", "Case", " I'M" })]
     [InlineData(SplitPattern.O200k, "a/b//\n", new[] { "a", "/b", "//\n" })]
     [InlineData(SplitPattern.O200k, "e\u0301t \u0301", new[] { "e\u0301t", " \u0301" })]
@@ -33,6 +34,7 @@ public sealed class PreTokenizerTests
     {
         Assert.Equal(expected, SplitPatternSamples.ScannerPieces(text, pattern));
         Assert.Equal(expected, SplitPatternSamples.RegexPieces(SplitPatternSamples.RegexOf(pattern), text));
+        Assert.Equal(expected, NanoLlm.Tokenization.Tokenizer.Pretrained(pattern switch { SplitPattern.Gpt2 => "gpt2", SplitPattern.Gpt4 => "cl100k_base", _ => "o200k_base" }).SplitIntoPieces(text));
     }
 
     [Theory]
