@@ -1,10 +1,11 @@
-# NanoLlm: build, test, lint, train, chat, bench, data, shakespeare, parity. Run from the repository root.
+# NanoLlm: build, test, lint, train, chat, tokenize, bench, data, shakespeare, parity. Run from the repository root.
 # The system Python, where Debian's python3-torch lives (another python3 may come first on PATH).
 PYTHON        ?= /usr/bin/python3
 DOTNET        ?= dotnet
 CONFIGURATION ?= Release
 CONFIG        ?= configs/bigram.toml
 PROMPT        ?=
+TEXT          ?= Hello world
 RESUME        ?=
 BENCH         ?=
 # Tiny Shakespeare lives at DATA (make data puts it there). DATA_SOURCE, when given, is a local copy to take it
@@ -15,10 +16,11 @@ TINYSHAKESPEARE = $(abspath $(or $(DATA_SOURCE),$(DATA)))
 
 BIN_TRAIN = src/NanoLlm.Train/bin/$(CONFIGURATION)/net10.0/NanoLlm.Train.dll
 BIN_CHAT  = src/NanoLlm.Chat/bin/$(CONFIGURATION)/net10.0/NanoLlm.Chat.dll
+BIN_TOKENIZE = src/NanoLlm.Tokenize/bin/$(CONFIGURATION)/net10.0/NanoLlm.Tokenize.dll
 BIN_BENCH = bench/NanoLlm.Bench/bin/$(CONFIGURATION)/net10.0/NanoLlm.Bench.dll
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check
+.PHONY: build test lint format train chat tokenize bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -46,6 +48,11 @@ ifeq ($(strip $(PROMPT)),)
 else
 	$(DOTNET) $(BIN_CHAT) $(CONFIG) --prompt "$(PROMPT)" $(ARGS)
 endif
+
+# The pieces, ids and token spellings of TEXT under the run file's tokenizer.
+tokenize:
+	@$(BUILD) src/NanoLlm.Tokenize >/dev/null || $(BUILD) src/NanoLlm.Tokenize
+	$(DOTNET) $(BIN_TOKENIZE) $(CONFIG) --text "$(TEXT)" $(ARGS)
 
 # BENCH picks one group: BenchmarkDotNet arguments (BENCH='--filter *Bpe*') or the kernel table (BENCH='--kernels matmul',
 # '--kernels rows'). Without it: every BenchmarkDotNet benchmark, then the kernel table, which ends with the

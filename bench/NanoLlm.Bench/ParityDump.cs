@@ -99,7 +99,7 @@ public static class ParityDump
         {
             model.Parameters.Values[i] += noise[i];
         }
-        new Cortex(model, Bpe.ByteLevel).Save(Path.Combine(folder, WeightsFile));
+        new Cortex(model, Tokenizer.ByteLevel).Save(Path.Combine(folder, WeightsFile));
 
         var rows = BatchSize * ContextLength;
         int[] inputs = [.. Enumerable.Range(0, rows).Select(_ => random.Next(VocabSize))];

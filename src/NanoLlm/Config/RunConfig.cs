@@ -11,13 +11,42 @@ public sealed record RunConfig(
     ModelSettings Model,
     TrainingSettings Training,
     WeightsSettings Weights,
-    SamplingSettings Sampling);
+    SamplingSettings Sampling)
+{
+    /// <summary>The <c>[tokenizer]</c> section (for run files without one: what <c>vocab_size</c> implies).</summary>
+    public TokenizerSettings Tokenizer { get; init; } = TokenizerSettings.Bytes;
+}
+
+/// <summary>
+/// How text becomes tokens. <c>bytes</c>: the 256 byte values. <c>bpe</c>: byte-pair encoding, either learned on the
+/// corpus up to <c>vocab_size</c> tokens inside the pieces of <see cref="Split"/>, or <see cref="Pretrained"/>.
+/// </summary>
+/// <param name="Kind"><c>bytes</c> or <c>bpe</c>.</param>
+/// <param name="Split">The split pattern; null when not given (none for a learned vocabulary, a pretrained one's own).</param>
+/// <param name="Pretrained"><c>gpt2</c>, <c>cl100k_base</c>, <c>o200k_base</c>, a tiktoken ranks file, or a folder holding a Hugging Face <c>vocab.json</c> and <c>merges.txt</c>.</param>
+/// <param name="SpecialTokens">Spellings of the special tokens (a pretrained vocabulary's own keep their ids).</param>
+public sealed record TokenizerSettings(string Kind, string? Split, string? Pretrained, IReadOnlyList<string> SpecialTokens)
+{
+    public const string BytesKind = "bytes";
+    public const string BpeKind = "bpe";
+
+    /// <summary>The split patterns' names: none, GPT-2's, GPT-4's (cl100k_base) and GPT-4o's (o200k_base).</summary>
+    public static string[] SplitNames => ["none", "gpt2", "gpt4", "o200k"];
+
+    public static TokenizerSettings Bytes { get; } = new(BytesKind, null, null, []);
+
+    /// <summary>Where the section was written, for errors found when the tokenizer is built.</summary>
+    public string Origin { get; init; } = "";
+}
 
 /// <param name="Name">Empty until resolved when <c>[training] init_from</c> gives the model instead.</param>
 /// <param name="VocabSize">256 means raw bytes; more trains byte-pair merges on the corpus up to this size.</param>
 /// <param name="Hyperparameters">The rest of <c>[model]</c>, for the model's registry entry to read.</param>
 public sealed record ModelSettings(string Name, int VocabSize, SettingsSection Hyperparameters)
 {
+    /// <summary>Whether <c>vocab_size</c> was written rather than defaulted.</summary>
+    public bool VocabSizeGiven { get; init; }
+
     public const int MinVocabSize = 256;
     public const int MaxVocabSize = 65_536;
 }

@@ -9,7 +9,7 @@ namespace NanoLlm.Config;
 /// </summary>
 public static class RunConfigLoader
 {
-    private static readonly string[] Sections = ["model", "training", "weights", "sampling"];
+    private static readonly string[] Sections = ["model", "training", "weights", "sampling", "tokenizer"];
 
     public static RunConfig Load(string path, IReadOnlyList<string>? overrides = null)
     {
@@ -23,13 +23,22 @@ public static class RunConfigLoader
         var trainingSettings = ReadTraining(training);
         training.RejectUnknownKeys();
 
-        // With init_from the weights file gives the model: [model] may leave out what the file says.
+        // With init_from the weights file gives the model and its tokenizer: [model] may leave out what the file says.
         var model = Section(sections, path, "model");
         var initFrom = trainingSettings.InitFrom is not null;
         var modelName = initFrom && !model.Contains("name") ? "" : model.GetString("name");
-        var vocabSize = initFrom && !model.Contains("vocab_size")
+        var vocabSizeGiven = model.Contains("vocab_size");
+        var vocabSize = initFrom && !vocabSizeGiven
             ? 0
             : model.GetInt("vocab_size", ModelSettings.MinVocabSize, ModelSettings.MinVocabSize, ModelSettings.MaxVocabSize);
+        var tokenizer = Section(sections, path, "tokenizer");
+        if (initFrom && tokenizer.Written.Count > 0)
+        {
+            throw new ConfigException(
+                $"{tokenizer.OriginOf(tokenizer.Written.Keys.First())}: [tokenizer] with [training] init_from: the tokenizer is the one in {trainingSettings.InitFrom}; remove [tokenizer]");
+        }
+        var tokenizerSettings = initFrom ? TokenizerSettings.Bytes : ReadTokenizer(tokenizer, model, vocabSize);
+        tokenizer.RejectUnknownKeys();
 
         var weights = Section(sections, path, "weights");
         var weightsSettings = new WeightsSettings(weights.GetString("path"));
@@ -39,7 +48,53 @@ public static class RunConfigLoader
         var samplingSettings = ReadSampling(sampling);
         sampling.RejectUnknownKeys();
 
-        return new RunConfig(path, new ModelSettings(modelName, vocabSize, model), trainingSettings, weightsSettings, samplingSettings);
+        return new RunConfig(path, new ModelSettings(modelName, vocabSize, model) { VocabSizeGiven = vocabSizeGiven }, trainingSettings, weightsSettings, samplingSettings)
+        {
+            Tokenizer = tokenizerSettings,
+        };
+    }
+
+    /// <summary>
+    /// <c>[tokenizer]</c>; without it, <c>vocab_size</c> alone decides as it always did: 256 is bytes, more trains
+    /// merges on the whole text. A pretrained vocabulary brings its split and special tokens and sets the vocabulary size.
+    /// </summary>
+    private static TokenizerSettings ReadTokenizer(SettingsSection tokenizer, SettingsSection model, int vocabSize)
+    {
+        var pretrained = tokenizer.Contains("pretrained") ? tokenizer.GetString("pretrained") : null;
+        var defaultKind = pretrained is not null || vocabSize > ModelSettings.MinVocabSize ? TokenizerSettings.BpeKind : TokenizerSettings.BytesKind;
+        var kind = tokenizer.GetChoice("kind", defaultKind, TokenizerSettings.BytesKind, TokenizerSettings.BpeKind);
+        var split = tokenizer.Contains("split") ? tokenizer.GetChoice("split", "none", TokenizerSettings.SplitNames) : null;
+        var specials = tokenizer.GetStringList("special_tokens");
+        if (pretrained is { Length: 0 })
+        {
+            throw new ConfigException($"{tokenizer.OriginOf("pretrained")}: [tokenizer] pretrained is empty: name gpt2, cl100k_base or o200k_base, or give a path");
+        }
+        for (var i = 0; i < specials.Count; i++)
+        {
+            if (specials[i].Length == 0 || specials.Take(i).Contains(specials[i]))
+            {
+                var problem = specials[i].Length == 0 ? "an empty string is no token" : $"\"{specials[i]}\" is listed twice";
+                throw new ConfigException($"{tokenizer.OriginOf("special_tokens")}: [tokenizer] special_tokens: {problem}");
+            }
+        }
+        if (kind == TokenizerSettings.BytesKind)
+        {
+            var extra = pretrained is not null ? "pretrained" : split is not null && split != "none" ? "split" : specials.Count > 0 ? "special_tokens" : null;
+            if (extra is not null)
+            {
+                throw new ConfigException($"{tokenizer.OriginOf(extra)}: [tokenizer] {extra} needs kind = \"bpe\": the byte tokenizer has 256 tokens and nothing else");
+            }
+            if (vocabSize != ModelSettings.MinVocabSize)
+            {
+                throw new ConfigException($"{model.OriginOf("vocab_size")}: [model] vocab_size = {vocabSize} with [tokenizer] kind = \"bytes\": bytes are 256 tokens; set vocab_size = 256 or kind = \"bpe\"");
+            }
+        }
+        else if (pretrained is null && vocabSize < ModelSettings.MinVocabSize + specials.Count + 1)
+        {
+            throw new ConfigException(
+                $"{model.OriginOf("vocab_size")}: [model] vocab_size = {vocabSize} leaves no merge to learn besides 256 bytes and {specials.Count} special tokens: raise it");
+        }
+        return new TokenizerSettings(kind, split, pretrained, specials) { Origin = tokenizer.Origin };
     }
 
     private static TrainingSettings ReadTraining(SettingsSection training)
@@ -189,12 +244,25 @@ public static class RunConfigLoader
     private static object ScalarValue(ValueSyntax value, string origin, string section, string key) => value switch
     {
         StringValueSyntax s => s.Value!,
+        ArraySyntax array => StringArray(array, origin, section, key),
         IntegerValueSyntax i => i.Value,
         FloatValueSyntax f => f.Value,
         BooleanValueSyntax b => b.Value,
         _ => throw new ConfigException(
             $"{origin}: [{section}] {key}: only strings, numbers and true/false are accepted here"),
     };
+
+    private static string[] StringArray(ArraySyntax array, string origin, string section, string key)
+    {
+        var items = new string[array.Items.ChildrenCount];
+        for (var i = 0; i < items.Length; i++)
+        {
+            items[i] = array.Items.GetChild(i)!.Value is StringValueSyntax { Value: { } text }
+                ? text
+                : throw new ConfigException($"{origin}: [{section}] {key}: a list here holds strings only, e.g. [\"<|endoftext|>\"]");
+        }
+        return items;
+    }
 
     private static string KeyName(KeySyntax key) => key.ToString()!.Trim().Trim('"');
 }

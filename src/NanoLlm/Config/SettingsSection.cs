@@ -90,6 +90,13 @@ public sealed class SettingsSection
         return number;
     }
 
+    /// <summary>Reads a list of strings, <c>["a", "b"]</c>; empty when the key is absent.</summary>
+    public IReadOnlyList<string> GetStringList(string key)
+    {
+        var value = Read(key, Array.Empty<string>(), "a list of strings", "[\"text\"]");
+        return value as string[] ?? throw WrongType(key, "a list of strings, e.g. [\"<|endoftext|>\"]");
+    }
+
     public bool GetBool(string key, bool defaultValue)
     {
         var value = Read(key, defaultValue, "true or false", "true");
@@ -188,6 +195,7 @@ public sealed class SettingsSection
     private static string Describe(object value) => value switch
     {
         string s => $"\"{s}\"",
+        string[] list => $"[{string.Join(", ", list.Select(s => $"\"{s}\""))}]",
         bool b => b ? "true" : "false",
         double d => Format(d),
         _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",

@@ -137,6 +137,9 @@ public sealed class Tokenizer
         return new Tokenizer(vocabulary.Split, null, vocabulary.Ranks, name, WithExtras(vocabulary.Specials, vocabulary.Ranks.IdCount, extraSpecialTokens));
     }
 
+    /// <summary>Whether <paramref name="name"/> is one of the vocabularies <see cref="Pretrained"/> knows.</summary>
+    public static bool IsShippedVocabulary(string name) => PretrainedVocabularies.IsName(name);
+
     /// <summary>A tiktoken ranks file (a base64 token and its rank per line), split by <paramref name="split"/>.</summary>
     /// <exception cref="FormatException">The file is not a valid ranks file; the message names the line.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>

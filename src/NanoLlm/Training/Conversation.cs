@@ -1,4 +1,3 @@
-using System.Text;
 using NanoLlm.Config;
 using NanoLlm.Model;
 using NanoLlm.Sampling;
@@ -17,7 +16,7 @@ public sealed class Conversation
 {
     private const string TurnSeparator = "\n";
 
-    private readonly Bpe _tokenizer;
+    private readonly Tokenizer _tokenizer;
     private readonly IInference _inference;
     private readonly SamplingSettings _startingSettings;
     private readonly int _contextLength;
@@ -25,7 +24,7 @@ public sealed class Conversation
     private Sampler _sampler;
     private bool _hasContext;
 
-    internal Conversation(ILanguageModel model, Bpe tokenizer, SamplingSettings settings)
+    internal Conversation(ILanguageModel model, Tokenizer tokenizer, SamplingSettings settings)
     {
         _tokenizer = tokenizer;
         _inference = model.StartInference();
@@ -50,26 +49,31 @@ public sealed class Conversation
     {
         // An empty first prompt starts from a newline, the most neutral context a text corpus offers.
         var text = _hasContext ? TurnSeparator + prompt : prompt.Length == 0 ? TurnSeparator : prompt;
-        foreach (var token in _tokenizer.Encode(text))
+        // A prompt is text: the spelling of a special token in it is not the token.
+        foreach (var token in _tokenizer.Encode(text, SpecialTokenHandling.AsText))
         {
             Feed(token);
         }
         _hasContext = true;
 
-        var decoder = Encoding.UTF8.GetDecoder();
-        var characters = new char[Encoding.UTF8.GetMaxCharCount(64)];
+        var decoder = _tokenizer.StartTextDecoder();
         var maxNewTokens = Settings.MaxNewTokens;
         for (var i = 0; i < maxNewTokens && !cancellation.IsCancellationRequested; i++)
         {
             var next = _sampler.Next(_logits);
             Feed(next);
-            var piece = Decode(decoder, _tokenizer.TokenBytes(next), ref characters, flush: false);
+            // The model ends its text the way its corpus ended documents.
+            if (next == _tokenizer.EndOfText)
+            {
+                break;
+            }
+            var piece = decoder.Append(next);
             if (piece.Length > 0)
             {
                 yield return piece;
             }
         }
-        var tail = Decode(decoder, [], ref characters, flush: true);
+        var tail = decoder.Flush();
         if (tail.Length > 0)
         {
             yield return tail;
@@ -88,16 +92,5 @@ public sealed class Conversation
     {
         _inference.Feed(token).CopyTo(_logits);
         _sampler.Append(token);
-    }
-
-    private static string Decode(Decoder decoder, ReadOnlySpan<byte> bytes, ref char[] characters, bool flush)
-    {
-        var needed = decoder.GetCharCount(bytes, flush);
-        if (needed > characters.Length)
-        {
-            characters = new char[needed];
-        }
-        var count = decoder.GetChars(bytes, characters, flush);
-        return new string(characters, 0, count);
     }
 }

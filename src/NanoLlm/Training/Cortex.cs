@@ -15,7 +15,7 @@ public sealed class Cortex
     public const string FormatName = "nanollm";
     public const string FormatVersion = "1";
 
-    public Cortex(ILanguageModel model, Bpe tokenizer)
+    public Cortex(ILanguageModel model, Tokenizer tokenizer)
     {
         if (model.Spec.VocabSize != tokenizer.VocabSize)
         {
@@ -27,7 +27,7 @@ public sealed class Cortex
 
     public ILanguageModel Model { get; }
 
-    public Bpe Tokenizer { get; }
+    public Tokenizer Tokenizer { get; }
 
     /// <summary>
     /// Reads the corpus, trains the tokenizer (when <c>vocab_size</c> &gt; 256) and the model. The weights file at
@@ -58,7 +58,8 @@ public sealed class Cortex
             optimizer = Optimizers.Create(config.Training, cortex.Model.Parameters);
         }
 
-        var tokens = cortex.Tokenizer.Encode(text);
+        // Special tokens declared in the run file are matched in the corpus (an <|endoftext|> between documents).
+        var tokens = ToUInt16(cortex.Tokenizer.Encode(text, SpecialTokenHandling.Allow));
         var (train, validation) = TokenSplit.Split(tokens, BytesPerToken(cortex.Tokenizer), config.Training.ValFraction);
         // Encoding used about a dozen bytes per corpus byte, garbage now. Collected before the model's buffers are
         // allocated, its memory is reused for them; left to chance, a run held it besides them (13 MB more peak
@@ -121,10 +122,79 @@ public sealed class Cortex
 
     private static Cortex Initialized(RunConfig config, byte[] text)
     {
-        var tokenizer = config.Model.VocabSize == Bpe.ByteLevel.VocabSize ? Bpe.ByteLevel : Bpe.Train(text, config.Model.VocabSize);
+        var tokenizer = BuildTokenizer(config, () => text);
+        if (tokenizer.VocabSize > ModelSettings.MaxVocabSize)
+        {
+            throw new ConfigException(
+                $"{config.Path}: [tokenizer] pretrained = \"{config.Tokenizer.Pretrained}\" has {tokenizer.VocabSize} tokens; a model holds at most {ModelSettings.MaxVocabSize} (16-bit token ids): use gpt2 or learn a vocabulary");
+        }
         var model = ModelRegistry.Create(config.Model.Name, tokenizer.VocabSize, config.Model.Hyperparameters);
         model.Initialize(new Random(config.Training.Seed));
         return new Cortex(model, tokenizer);
+    }
+
+    /// <summary>
+    /// The tokenizer the run file describes: bytes, a pretrained vocabulary, or merges learned on the corpus (read only
+    /// then). Anything wrong (an unreadable or corrupt vocabulary, a special token it already spells, a
+    /// <c>vocab_size</c> that disagrees with a pretrained vocabulary) is a <see cref="ConfigException"/> naming the key.
+    /// </summary>
+    public static Tokenizer BuildTokenizer(RunConfig config) => BuildTokenizer(config, () => ReadCorpus(config));
+
+    private static Tokenizer BuildTokenizer(RunConfig config, Func<byte[]> corpus)
+    {
+        var settings = config.Tokenizer;
+        if (settings.Kind == TokenizerSettings.BytesKind)
+        {
+            return Tokenizer.ByteLevel;
+        }
+        SplitPattern? split = settings.Split is null ? null : SplitPatterns.TryParse(settings.Split, out var pattern) ? pattern : null;
+        var key = settings.Pretrained is null ? "special_tokens" : "pretrained";
+        Tokenizer tokenizer;
+        try
+        {
+            tokenizer = settings.Pretrained is { } pretrained
+                ? Pretrained(pretrained, split, settings.SpecialTokens)
+                : Tokenizer.Train(corpus(), config.Model.VocabSize, split ?? SplitPattern.None, settings.SpecialTokens);
+        }
+        catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            var reason = e is FileNotFoundException or DirectoryNotFoundException ? $"{settings.Pretrained}: file not found" : e.Message.TrimEnd('.');
+            throw new ConfigException($"{config.Path}: [tokenizer] {key}: {reason}", e);
+        }
+        if (settings.Pretrained is not null && config.Model.VocabSizeGiven && config.Model.VocabSize != tokenizer.VocabSize)
+        {
+            throw new ConfigException(
+                $"{config.Path}: [model] vocab_size = {config.Model.VocabSize}, but the vocabulary {settings.Pretrained} has {tokenizer.VocabSize} tokens: remove vocab_size or set it to {tokenizer.VocabSize}");
+        }
+        return tokenizer;
+    }
+
+    private static Tokenizer Pretrained(string pretrained, SplitPattern? split, IReadOnlyList<string> specials)
+    {
+        if (Tokenizer.IsShippedVocabulary(pretrained))
+        {
+            var tokenizer = Tokenizer.Pretrained(pretrained, specials);
+            if (split is { } given && given != tokenizer.Split)
+            {
+                throw new ArgumentException($"{pretrained} is split by {SplitPatterns.Name(tokenizer.Split)}, not {SplitPatterns.Name(given)}: remove [tokenizer] split");
+            }
+            return tokenizer;
+        }
+        if (Directory.Exists(pretrained))
+        {
+            return Tokenizer.FromHuggingFaceFiles(Path.Combine(pretrained, "vocab.json"), Path.Combine(pretrained, "merges.txt"), split ?? SplitPattern.Gpt2, specials);
+        }
+        return Tokenizer.FromTiktokenFile(pretrained, split ?? throw new ArgumentException("a ranks file needs [tokenizer] split (gpt2, gpt4 or o200k)"), specials);
+    }
+
+    private static ushort[] ToUInt16(int[] tokens)
+    {
+        var narrow = new ushort[tokens.Length];
+        for (var i = 0; i < tokens.Length; i++)
+        {
+            narrow[i] = checked((ushort)tokens[i]);
+        }
+        return narrow;
     }
 
     /// <summary>
@@ -173,11 +243,11 @@ public sealed class Cortex
             throw new WeightsFileException($"{path}: weights format version {metadata.GetValueOrDefault("format_version")} is not supported (this build reads {FormatVersion}): train again");
         }
 
-        Bpe tokenizer;
+        Tokenizer tokenizer;
         ILanguageModel model;
         try
         {
-            tokenizer = Bpe.FromMetadata(Required(metadata, "tokenizer", path));
+            tokenizer = Tokenizer.FromMetadata(Required(metadata, "tokenizer", path));
             var hyperparameters = SettingsSection.FromJson("model", $"{path} (metadata)", Required(metadata, "hyperparameters", path));
             model = ModelRegistry.Create(Required(metadata, "model", path), tokenizer.VocabSize, hyperparameters);
         }
@@ -225,7 +295,7 @@ public sealed class Cortex
         }
     }
 
-    private static int[] BytesPerToken(Bpe tokenizer)
+    private static int[] BytesPerToken(Tokenizer tokenizer)
     {
         var lengths = new int[tokenizer.VocabSize];
         for (var token = 0; token < lengths.Length; token++)

@@ -13,7 +13,7 @@ public sealed class ConversationTests
 
     private readonly LetterModel _model = new(contextLength: 26);
 
-    private Cortex Cortex => new(_model, Bpe.ByteLevel);
+    private Cortex Cortex => new(_model, Tokenizer.ByteLevel);
 
     private static string Reply(Conversation conversation, string prompt) => string.Concat(conversation.Reply(prompt));
 
