@@ -1,4 +1,4 @@
-# NanoLlm: build, test, lint, train, chat, tokenize, bench, data, shakespeare, parity. Run from the repository root.
+# NanoLlm: build, test, lint, train, chat, tokenize, import, export, bench, data, shakespeare, parity. Run from the repository root.
 # The system Python, where Debian's python3-torch lives (another python3 may come first on PATH).
 PYTHON        ?= /usr/bin/python3
 DOTNET        ?= dotnet
@@ -17,10 +17,11 @@ TINYSHAKESPEARE = $(abspath $(or $(DATA_SOURCE),$(DATA)))
 BIN_TRAIN = src/NanoLlm.Train/bin/$(CONFIGURATION)/net10.0/NanoLlm.Train.dll
 BIN_CHAT  = src/NanoLlm.Chat/bin/$(CONFIGURATION)/net10.0/NanoLlm.Chat.dll
 BIN_TOKENIZE = src/NanoLlm.Tokenize/bin/$(CONFIGURATION)/net10.0/NanoLlm.Tokenize.dll
+BIN_CONVERT = src/NanoLlm.Convert/bin/$(CONFIGURATION)/net10.0/NanoLlm.Convert.dll
 BIN_BENCH = bench/NanoLlm.Bench/bin/$(CONFIGURATION)/net10.0/NanoLlm.Bench.dll
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize
+.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity bench-gpt2
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -59,6 +60,56 @@ endif
 tokenize:
 	@$(BUILD) src/NanoLlm.Tokenize >/dev/null || $(BUILD) src/NanoLlm.Tokenize
 	$(DOTNET) $(BIN_TOKENIZE) $(CONFIG) --text "$(TEXT)" $(ARGS)
+
+# A GPT-2 from elsewhere -> a NanoLlm weights file: SRC is a Hugging Face directory (config.json, model.safetensors,
+# vocab.json, merges.txt) or llm.c's gpt2_124M.bin (gpt2_tokenizer.bin beside it, or TOKENIZER=path).
+SRC       ?=
+OUT       ?=
+TOKENIZER ?=
+WEIGHTS   ?=
+FORMAT    ?=
+import:
+	@test -n "$(SRC)" -a -n "$(OUT)" || { echo "usage: make import SRC=hf-dir-or-gpt2_124M.bin OUT=file.weights [TOKENIZER=gpt2_tokenizer.bin]" >&2; exit 2; }
+	@$(BUILD) src/NanoLlm.Convert >/dev/null || $(BUILD) src/NanoLlm.Convert
+	$(DOTNET) $(BIN_CONVERT) import $(SRC) $(OUT) $(if $(TOKENIZER),--tokenizer $(TOKENIZER))
+
+# A NanoLlm GPT that GPT-2 can express -> a Hugging Face directory, or llm.c's checkpoint when OUT ends in .bin
+# (FORMAT=hf or llmc to choose).
+export:
+	@test -n "$(WEIGHTS)" -a -n "$(OUT)" || { echo "usage: make export WEIGHTS=file.weights OUT=hf-dir-or-file.bin [FORMAT=hf|llmc]" >&2; exit 2; }
+	@$(BUILD) src/NanoLlm.Convert >/dev/null || $(BUILD) src/NanoLlm.Convert
+	$(DOTNET) $(BIN_CONVERT) export $(WEIGHTS) $(OUT) $(if $(FORMAT),--format $(FORMAT))
+
+# GPT-2 files against the PyTorch twin (tools/reference/gpt2_hf.py): the twin makes a random GPT-2 directory as
+# transformers saves one; NanoLlm imports it and must give the twin's logits (1e-4); the twin reads NanoLlm's export
+# and must give them again; export -> import through both formats is bit-identical. GPT2_PARITY_ARGS sizes the model.
+GPT2_PARITY_DIR  ?= bin/gpt2-parity
+GPT2_PARITY_ARGS ?= --layers 2 --heads 4 --channels 64 --positions 128 --merges 64
+gpt2-parity:
+	@$(PYTHON) -c 'import torch' 2>/dev/null || { echo "make gpt2-parity needs PyTorch for $(PYTHON): apt-get install python3-torch libopenblas0-openmp" >&2; exit 2; }
+	@$(BUILD) src/NanoLlm.Convert >/dev/null || $(BUILD) src/NanoLlm.Convert
+	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
+	rm -rf $(GPT2_PARITY_DIR)
+	$(PYTHON) tools/reference/gpt2_hf.py make $(GPT2_PARITY_DIR)/twin $(GPT2_PARITY_ARGS)
+	$(PYTHON) tools/reference/gpt2_hf.py logits $(GPT2_PARITY_DIR)/twin $(GPT2_PARITY_DIR)/twin-logits.safetensors
+	$(DOTNET) $(BIN_CONVERT) import $(GPT2_PARITY_DIR)/twin $(GPT2_PARITY_DIR)/imported.weights
+	$(DOTNET) $(BIN_BENCH) --logits-check $(GPT2_PARITY_DIR)/imported.weights $(GPT2_PARITY_DIR)/twin-logits.safetensors
+	$(DOTNET) $(BIN_CONVERT) export $(GPT2_PARITY_DIR)/imported.weights $(GPT2_PARITY_DIR)/exported
+	$(PYTHON) tools/reference/gpt2_hf.py logits $(GPT2_PARITY_DIR)/exported $(GPT2_PARITY_DIR)/exported-logits.safetensors
+	$(DOTNET) $(BIN_BENCH) --logits-check $(GPT2_PARITY_DIR)/imported.weights $(GPT2_PARITY_DIR)/exported-logits.safetensors
+	$(DOTNET) $(BIN_CONVERT) import $(GPT2_PARITY_DIR)/exported $(GPT2_PARITY_DIR)/from-hf.weights
+	$(DOTNET) $(BIN_BENCH) --same-weights $(GPT2_PARITY_DIR)/imported.weights $(GPT2_PARITY_DIR)/from-hf.weights
+	$(DOTNET) $(BIN_CONVERT) export $(GPT2_PARITY_DIR)/imported.weights $(GPT2_PARITY_DIR)/llmc/gpt2.bin
+	$(DOTNET) $(BIN_CONVERT) import $(GPT2_PARITY_DIR)/llmc/gpt2.bin $(GPT2_PARITY_DIR)/from-llmc.weights
+	$(DOTNET) $(BIN_BENCH) --same-weights $(GPT2_PARITY_DIR)/imported.weights $(GPT2_PARITY_DIR)/from-llmc.weights
+	$(DOTNET) $(BIN_CONVERT) export $(GPT2_PARITY_DIR)/from-hf.weights $(GPT2_PARITY_DIR)/exported-again
+	cmp $(GPT2_PARITY_DIR)/exported/model.safetensors $(GPT2_PARITY_DIR)/exported-again/model.safetensors
+	@echo "gpt2-parity: all checks held"
+
+# Generation with the KV cache on a GPT-2-124M-shaped model at 1 and 2 threads against the copy-bandwidth limit.
+bench-gpt2:
+	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
+	$(DOTNET) $(BIN_BENCH) --gpt2-generation
 
 # BENCH picks one group: BenchmarkDotNet arguments (BENCH='--filter *Bpe*') or the kernel table (BENCH='--kernels matmul',
 # '--kernels rows'). Without it: every BenchmarkDotNet benchmark, then the kernel table, which ends with the

@@ -5,7 +5,8 @@ namespace NanoLlm.Bench;
 
 /// <summary>
 /// Runs the micro-benchmarks: <c>--kernels [matmul|rows]</c> prints the kernels side by side with their references;
-/// <c>--step</c> breaks one training step of the baby GPT down by layer (see <see cref="StepBreakdown"/>);
+/// <c>--gpt2-generation</c> times generation on a GPT-2-124M-shaped model against the memory-bandwidth limit (see
+/// <see cref="Gpt2Generation"/>); <c>--step</c> breaks one training step of the baby GPT down by layer (see <see cref="StepBreakdown"/>);
 /// <c>--parity DIR</c> writes NanoLlm's side of <c>make parity</c> and <c>--parity-check DIR</c> reads back the PyTorch
 /// twin's weights files (see <see cref="ParityDump"/>); <c>--logits-check WEIGHTS BATCH</c> and
 /// <c>--same-weights A B</c> are NanoLlm's checks in <c>make scale-out-check</c> (see <see cref="ScaleOutCheck"/>);
@@ -19,6 +20,9 @@ public static class Program
         {
             case ["--kernels", .. var which]:
                 KernelComparison.Run(which.Length > 0 ? which[0] : "");
+                return 0;
+            case ["--gpt2-generation"]:
+                Gpt2Generation.Run([1, 2]);
                 return 0;
             case ["--step"]:
                 StepBreakdown.Run();

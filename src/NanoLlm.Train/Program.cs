@@ -28,7 +28,7 @@ public static class Program
             {
                 throw new ConfigException($"--resume and --init-only exclude each other: usage: {Usage}");
             }
-            var config = RunConfigLoader.Load(commandLine.ConfigPath, commandLine.Overrides);
+            var config = InitFrom.Resolve(RunConfigLoader.Load(commandLine.ConfigPath, commandLine.Overrides));
             if (initOnly)
             {
                 Cortex.Initialize(config).Save(config.Weights.Path);

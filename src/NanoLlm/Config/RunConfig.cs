@@ -39,6 +39,7 @@ public sealed record TokenizerSettings(string Kind, string? Split, string? Pretr
     public string Origin { get; init; } = "";
 }
 
+/// <param name="Name">Empty until resolved when <c>[training] init_from</c> gives the model instead.</param>
 /// <param name="VocabSize">256 means raw bytes; more trains byte-pair merges on the corpus up to this size.</param>
 /// <param name="Hyperparameters">The rest of <c>[model]</c>, for the model's registry entry to read.</param>
 public sealed record ModelSettings(string Name, int VocabSize, SettingsSection Hyperparameters)
@@ -96,6 +97,13 @@ public sealed record TrainingSettings(
 
     /// <summary>Micro-batches whose gradients are averaged into one step.</summary>
     public int GradAccumulationSteps { get; init; } = 1;
+
+    /// <summary>
+    /// A weights file (or checkpoint) to start from instead of a fresh model: its model, parameters and tokenizer.
+    /// <c>[model]</c> may then be omitted; the keys it sets must agree with the file's, but for <c>dropout</c>, which
+    /// shapes no parameter. Null: train from scratch.
+    /// </summary>
+    public string? InitFrom { get; init; }
 }
 
 /// <summary>AdamW's constants (Loshchilov &amp; Hutter 2019); the defaults are nanoGPT's.</summary>

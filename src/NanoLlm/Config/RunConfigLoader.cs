@@ -19,17 +19,26 @@ public static class RunConfigLoader
             ApplyOverride(sections, path, assignment);
         }
 
-        var model = Section(sections, path, "model");
-        var modelName = model.GetString("name");
-        var vocabSizeGiven = model.Contains("vocab_size");
-        var vocabSize = model.GetInt("vocab_size", ModelSettings.MinVocabSize, ModelSettings.MinVocabSize, ModelSettings.MaxVocabSize);
-        var tokenizer = Section(sections, path, "tokenizer");
-        var tokenizerSettings = ReadTokenizer(tokenizer, model, vocabSize);
-        tokenizer.RejectUnknownKeys();
-
         var training = Section(sections, path, "training");
         var trainingSettings = ReadTraining(training);
         training.RejectUnknownKeys();
+
+        // With init_from the weights file gives the model and its tokenizer: [model] may leave out what the file says.
+        var model = Section(sections, path, "model");
+        var initFrom = trainingSettings.InitFrom is not null;
+        var modelName = initFrom && !model.Contains("name") ? "" : model.GetString("name");
+        var vocabSizeGiven = model.Contains("vocab_size");
+        var vocabSize = initFrom && !vocabSizeGiven
+            ? 0
+            : model.GetInt("vocab_size", ModelSettings.MinVocabSize, ModelSettings.MinVocabSize, ModelSettings.MaxVocabSize);
+        var tokenizer = Section(sections, path, "tokenizer");
+        if (initFrom && tokenizer.Written.Count > 0)
+        {
+            throw new ConfigException(
+                $"{tokenizer.OriginOf(tokenizer.Written.Keys.First())}: [tokenizer] with [training] init_from: the tokenizer is the one in {trainingSettings.InitFrom}; remove [tokenizer]");
+        }
+        var tokenizerSettings = initFrom ? TokenizerSettings.Bytes : ReadTokenizer(tokenizer, model, vocabSize);
+        tokenizer.RejectUnknownKeys();
 
         var weights = Section(sections, path, "weights");
         var weightsSettings = new WeightsSettings(weights.GetString("path"));
@@ -125,6 +134,7 @@ public static class RunConfigLoader
             GradClip = training.GetDouble("grad_clip", 0, 0, 1e6),
             CheckpointInterval = training.GetInt("checkpoint_interval", 0, 0, int.MaxValue),
             GradAccumulationSteps = training.GetInt("grad_accumulation_steps", 1, 1, 1_000_000),
+            InitFrom = training.Contains("init_from") ? training.GetString("init_from") : null,
         };
     }
 

@@ -31,6 +31,9 @@ public sealed class SettingsSection
     /// <summary>Every key read so far with the value used (defaults included): what a weights file records.</summary>
     public IReadOnlyDictionary<string, object> Resolved => _resolved;
 
+    /// <summary>The keys as written (in the run file, by <c>--set</c> or in a weights file), before defaults.</summary>
+    public IReadOnlyDictionary<string, SettingValue> Written => _values;
+
     public bool Contains(string key) => _values.ContainsKey(key);
 
     /// <summary>Where <paramref name="key"/> was written, or the section's own origin when it was not.</summary>

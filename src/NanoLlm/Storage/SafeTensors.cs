@@ -52,7 +52,34 @@ public static class SafeTensors
         }
     }
 
+    /// <summary>Only the <c>__metadata__</c> map: the header is read, the tensors are not.</summary>
+    public static IReadOnlyDictionary<string, string> ReadMetadata(string path)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            return ReadHeader(stream, path).Metadata;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new WeightsFileException($"{path}: file not found", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new WeightsFileException($"{path}: cannot read ({e.Message})", e);
+        }
+    }
+
     private static SafeTensorsFile Read(FileStream stream, string path)
+    {
+        var (metadata, entries) = ReadHeader(stream, path);
+        var data = new byte[stream.Length - stream.Position];
+        stream.ReadExactly(data);
+        CheckCoverage(entries, data.Length, path);
+        return new SafeTensorsFile(path, metadata, entries, data);
+    }
+
+    private static (Dictionary<string, string> Metadata, List<SafeTensorsFile.Entry> Entries) ReadHeader(FileStream stream, string path)
     {
         var fileLength = stream.Length;
         if (fileLength < 8)
@@ -70,12 +97,7 @@ public static class SafeTensors
 
         var header = new byte[headerLength];
         stream.ReadExactly(header);
-        var (metadata, entries) = ParseHeader(header, path);
-
-        var data = new byte[fileLength - 8 - (long)headerLength];
-        stream.ReadExactly(data);
-        CheckCoverage(entries, data.Length, path);
-        return new SafeTensorsFile(path, metadata, entries, data);
+        return ParseHeader(header, path);
     }
 
     private static (Dictionary<string, string> Metadata, List<SafeTensorsFile.Entry> Entries) ParseHeader(byte[] header, string path)

@@ -137,7 +137,7 @@ internal static class HuggingFaceBpe
     /// GPT-2's bytes_to_unicode, inverted: printable Latin-1 bytes stand for themselves, the other 68 bytes for
     /// U+0100 onwards in byte order, so every token is a string of visible characters.
     /// </summary>
-    private static Dictionary<char, byte> UnicodeToByte()
+    internal static Dictionary<char, byte> UnicodeToByte()
     {
         var map = new Dictionary<char, byte>(256);
         var next = 256;

@@ -34,12 +34,14 @@ public sealed class Cortex
     /// <c>[weights] path</c> always holds the weights with the best validation loss so far (the latest, without a
     /// validation split); a checkpoint beside it (<see cref="Checkpoint.PathFor"/>) holds the latest state, written
     /// every <c>checkpoint_interval</c> steps, at the end and when cancelled. <paramref name="resume"/> continues from
-    /// that checkpoint exactly. Cancelling stops after the current step.
+    /// that checkpoint exactly. With <c>init_from</c> the run starts from that weights file's model and tokenizer
+    /// (<see cref="InitFrom"/>). Cancelling stops after the current step.
     /// </summary>
     /// <exception cref="TrainingDivergedException">The loss or gradients became NaN or infinite; nothing written before is touched.</exception>
     public static (Cortex Cortex, TrainingSummary Summary) Train(
         RunConfig config, Action<TrainingProgress>? progress, CancellationToken cancellation, bool resume = false)
     {
+        config = InitFrom.Resolve(config);
         var text = ReadCorpus(config);
         var checkpointPath = Checkpoint.PathFor(config.Weights.Path);
         Cortex cortex;
@@ -52,7 +54,7 @@ public sealed class Cortex
         }
         else
         {
-            cortex = Initialized(config, text);
+            cortex = config.Training.InitFrom is null ? Initialized(config, text) : InitFrom.Load(config);
             optimizer = Optimizers.Create(config.Training, cortex.Model.Parameters);
         }
 

@@ -17,13 +17,7 @@ public static class Linear
     public static void ForwardRow(Span<float> y, ReadOnlySpan<float> x, Parameter weight, Parameter? bias)
     {
         var (outputs, inputs) = (weight.Shape[0], weight.Shape[1]);
-        var w = weight.Values;
-        ReadOnlySpan<float> b = bias is null ? [] : bias.Values;
-        x = x[..inputs];
-        for (var j = 0; j < outputs; j++)
-        {
-            y[j] = ElementWise.Dot(x, w.Slice(j * inputs, inputs)) + (b.IsEmpty ? 0f : b[j]);
-        }
+        MatVec.Forward(y, x, weight.Values, bias is null ? [] : bias.Values, outputs, inputs);
     }
 
     // dW += dyᵀ·x;  db += Σ_rows dy;  dx += dy·W (skipped when dx is empty: the layer's input needs no gradient)

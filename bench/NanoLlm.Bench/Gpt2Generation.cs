@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Globalization;
+using NanoLlm.Interop;
+using NanoLlm.Config;
+using NanoLlm.Sampling;
+using NanoLlm.Tensors;
+
+namespace NanoLlm.Bench;
+
+/// <summary>
+/// Generation with the key/value cache on a GPT-2-124M-shaped model (12 layers, 12 heads, C = 768, context 1,024,
+/// V = 50,257, tied head; random weights: speed does not depend on their values), against the memory-bandwidth limit:
+/// each new token reads every weight once (the tied head reads all of wte), so tokens/s cannot exceed this machine's
+/// copy bandwidth ÷ the bytes of weights. The bandwidth is measured here, as STREAM's Copy counts it (bytes read +
+/// bytes written, 2 × 256 MiB arrays, best of 5), with as many threads as the generation, in the same run. Sampling
+/// (temperature, top-k 200, top-p 0.95 over 50,257 logits) is timed apart: it is chat's other cost per token.
+/// </summary>
+public static class Gpt2Generation
+{
+    private const int Prompt = 16;
+    private const int Generated = 64;
+
+    public static void Run(IReadOnlyList<int> threadCounts)
+    {
+        var shape = new Gpt2Shape(Layers: 12, Heads: 12, Channels: 768, ContextLength: 1024, VocabSize: Gpt2Tokenizers.Gpt2VocabSize, FeedForwardSize: 3072);
+        var model = shape.CreateModel("bench");
+        model.Initialize(new Random(1));
+        var weightBytes = 4L * (model.Parameters.Count - model.Parameters["wpe"].Length);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"GPT-2 124M shape: {model.Parameters.Count:N0} parameters; a token reads {weightBytes / 1e6:F0} MB of weights (all but wpe); load average {File.ReadAllText("/proc/loadavg").Trim()}"));
+        Console.WriteLine("threads | copy GB/s | limit tokens/s | tokens/s (median of 3 runs of 64) | ms/token | limit / measured");
+        foreach (var threads in threadCounts)
+        {
+            using var scope = KernelSettings.Override(KernelSettings.HardwareVectorWidth, threads);
+            var bandwidth = CopyBandwidth(threads);
+            var limit = bandwidth / weightBytes;
+            var rates = new List<double>();
+            for (var run = 0; run < 3; run++)
+            {
+                var inference = model.StartInference();
+                for (var t = 0; t < Prompt; t++)
+                {
+                    inference.Feed(t * 7);
+                }
+                var clock = Stopwatch.StartNew();
+                var token = 0;
+                for (var t = 0; t < Generated; t++)
+                {
+                    token = Sampler.ArgMax(inference.Feed(token));
+                }
+                rates.Add(Generated / clock.Elapsed.TotalSeconds);
+            }
+            rates.Sort();
+            var rate = rates[1];
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{threads} | {bandwidth / 1e9:F2} | {limit:F1} | {rate:F1} ({rates[0]:F1} … {rates[2]:F1}) | {1000 / rate:F0} | {limit / rate:F2}x"));
+        }
+        SamplingCost();
+    }
+
+    private static void SamplingCost()
+    {
+        var logits = new float[Gpt2Tokenizers.Gpt2VocabSize];
+        var random = new Random(3);
+        for (var i = 0; i < logits.Length; i++)
+        {
+            logits[i] = (float)(random.NextDouble() * 8);
+        }
+        var sampler = new Sampler(new SamplingSettings(MaxNewTokens: 100, Temperature: 0.8, TopK: 200, TopP: 0.95, Seed: 1), logits.Length, 1024);
+        for (var i = 0; i < 20; i++)
+        {
+            sampler.Append(sampler.Next(logits));
+        }
+        var clock = Stopwatch.StartNew();
+        const int Draws = 200;
+        for (var i = 0; i < Draws; i++)
+        {
+            sampler.Append(sampler.Next(logits));
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"sampling one token from 50,257 logits (temperature 0.8, top-k 200, top-p 0.95): {clock.Elapsed.TotalMilliseconds * 1000 / Draws:F0} µs"));
+    }
+
+    // Bytes read + written per second copying 256 MiB, split over the threads; the best of 5 copies.
+    private static double CopyBandwidth(int threads)
+    {
+        const int Floats = 64 << 20;
+        var source = new float[Floats];
+        var destination = new float[Floats];
+        source.AsSpan().Fill(1f);
+        destination.AsSpan().Clear();
+        var best = double.MaxValue;
+        for (var repeat = 0; repeat < 5; repeat++)
+        {
+            var clock = Stopwatch.StartNew();
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>
+            {
+                var (first, last) = ((long)Floats * part / threads, (long)Floats * (part + 1) / threads);
+                source.AsSpan((int)first, (int)(last - first)).CopyTo(destination.AsSpan((int)first, (int)(last - first)));
+            });
+            best = Math.Min(best, clock.Elapsed.TotalSeconds);
+        }
+        return 2.0 * Floats * sizeof(float) / best;
+    }
+}
