@@ -11,9 +11,12 @@ public static class RunConfigLoader
 {
     private static readonly string[] Sections = ["model", "training", "weights", "sampling"];
 
-    public static RunConfig Load(string path, IReadOnlyList<string>? overrides = null)
+    public static RunConfig Load(string path, IReadOnlyList<string>? overrides = null) => Parse(ReadText(path), path, overrides);
+
+    /// <summary>Reads a run file's <paramref name="text"/>; <paramref name="path"/> names it in errors.</summary>
+    internal static RunConfig Parse(string text, string path, IReadOnlyList<string>? overrides = null)
     {
-        var sections = ReadSections(path);
+        var sections = ReadSections(text, path);
         foreach (var assignment in overrides ?? [])
         {
             ApplyOverride(sections, path, assignment);
@@ -96,19 +99,21 @@ public static class RunConfigLoader
         return new SettingsSection(name, origin, values);
     }
 
-    private static Dictionary<string, (string Origin, Dictionary<string, SettingValue> Values)> ReadSections(string path)
+    private static string ReadText(string path)
     {
-        string text;
         try
         {
-            text = File.ReadAllText(path);
+            return File.ReadAllText(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             var reason = e is FileNotFoundException or DirectoryNotFoundException ? "file not found" : e.Message;
             throw new ConfigException($"{path}: cannot read the run file ({reason}): check the CONFIG path", e);
         }
+    }
 
+    private static Dictionary<string, (string Origin, Dictionary<string, SettingValue> Values)> ReadSections(string text, string path)
+    {
         var document = SyntaxParser.Parse(text, path, true);
         if (document.HasErrors)
         {

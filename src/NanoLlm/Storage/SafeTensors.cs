@@ -52,7 +52,8 @@ public static class SafeTensors
         }
     }
 
-    private static SafeTensorsFile Read(FileStream stream, string path)
+    /// <summary>Reads and validates a whole file from <paramref name="stream"/>; <paramref name="path"/> names it in errors.</summary>
+    internal static SafeTensorsFile Read(Stream stream, string path)
     {
         var fileLength = stream.Length;
         if (fileLength < 8)

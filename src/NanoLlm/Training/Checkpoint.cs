@@ -40,7 +40,11 @@ public static class Checkpoint
         {
             throw new ConfigException($"{path}: no checkpoint to resume from: train {config.Path} without resuming first");
         }
-        var file = SafeTensors.Read(path);
+        return Read(SafeTensors.Read(path), path, config);
+    }
+
+    internal static CheckpointState Read(SafeTensorsFile file, string path, RunConfig config)
+    {
         var cortex = Cortex.FromFile(file, path);
         var spec = cortex.Model.Spec;
         var expected = ModelRegistry.Create(config.Model.Name, cortex.Tokenizer.VocabSize, config.Model.Hyperparameters).Spec;
