@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using NanoLlm.Config;
 using NanoLlm.Model;
 using NanoLlm.Storage;
@@ -148,9 +149,21 @@ public sealed class Cortex
         ["format_version"] = FormatVersion,
         ["model"] = Model.Spec.Name,
         ["vocab_size"] = Model.Spec.VocabSize.ToString(CultureInfo.InvariantCulture),
-        ["hyperparameters"] = Model.Spec.Hyperparameters.ToJson(),
+        ["hyperparameters"] = HyperparametersJson(Model.Spec),
         ["tokenizer"] = Tokenizer.ToMetadata(),
     };
+
+    // The [model] keys the model resolved, with its name and vocabulary size: a model built from a run file read those
+    // two from its section, one rebuilt from a weights file did not, and a resumed run must write the same file.
+    private static string HyperparametersJson(ModelSpec spec)
+    {
+        var keys = new SortedDictionary<string, object>(spec.Hyperparameters.Resolved.ToDictionary(), StringComparer.Ordinal)
+        {
+            ["name"] = spec.Name,
+            ["vocab_size"] = (long)spec.VocabSize,
+        };
+        return JsonSerializer.Serialize(keys);
+    }
 
     /// <summary>Loads a weights file written by <see cref="Save"/> (or a checkpoint); anything wrong is a <see cref="WeightsFileException"/>.</summary>
     public static Cortex Load(string path) => FromFile(SafeTensors.Read(path), path);

@@ -119,4 +119,19 @@ public sealed class CortexTests : IDisposable
 
         Assert.Contains("token_logits has shape [16, 16], the model needs [256, 256]", message);
     }
+
+    [Fact]
+    public void Loading_weights_that_hold_a_nan_is_refused_naming_the_tensor()
+    {
+        Cortex.Train(ShippedBigram("training.epochs=1"), null, CancellationToken.None);
+        var path = _folder.File("bigram.weights");
+        var file = SafeTensors.Read(path);
+        var values = file.ToArray("token_logits");
+        values[300] = float.NaN;
+        SafeTensors.Write(path, [new NamedTensor("token_logits", [256, 256], values)], file.Metadata);
+
+        var message = Assert.Throws<WeightsFileException>(() => Cortex.Load(path)).Message;
+
+        Assert.Equal($"{path}: tensor token_logits holds NaN at index 300: the file is corrupted or was saved from a diverged run", message);
+    }
 }
