@@ -9,8 +9,8 @@ namespace NanoLlm.Fuzz;
 /// <param name="Seeds">Real inputs to start from, by name: shipped files or files the library writes.</param>
 public sealed record FuzzTarget(string Name, Action<byte[]> Run, Func<IEnumerable<(string Name, byte[] Bytes)>> Seeds, params Type[] Documented)
 {
-    /// <summary>What any input may allocate: the runtime's first-call costs plus room for a few copies of the input.</summary>
-    public const long FixedAllocationAllowance = 32L << 20;
+    /// <summary>What any input may allocate: first-call costs and the largest tokenizer a file may hold (8 MiB spelled), plus room for a few copies of the input.</summary>
+    public const long FixedAllocationAllowance = 64L << 20;
 
     public const long AllocationPerInputByte = 256;
 

@@ -57,7 +57,7 @@ public static class FuzzTargets
     private static void TokenizerMetadata(byte[] input)
     {
         var tokenizer = Bpe.FromMetadata(Encoding.UTF8.GetString(input));
-        _ = tokenizer.Decode([tokenizer.VocabSize - 1, tokenizer.VocabSize - 1]);
+        _ = tokenizer.Decode([tokenizer.VocabSize - 1]);
     }
 
     // Never throws: every line is a command, or a refusal with its reason.

@@ -116,10 +116,15 @@ public static class SafeTensors
             }
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
             var entries = new List<SafeTensorsFile.Entry>();
+            var names = new HashSet<string>(StringComparer.Ordinal);
             try
             {
                 foreach (var property in root.EnumerateObject())
                 {
+                    if (!names.Add(property.Name))
+                    {
+                        throw new WeightsFileException($"{path}: corrupted header: {property.Name} appears twice");
+                    }
                     if (property.Name == MetadataKey)
                     {
                         metadata = ParseMetadata(property.Value, path);

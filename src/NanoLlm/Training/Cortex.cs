@@ -190,7 +190,7 @@ public sealed class Cortex
         {
             tokenizer = Bpe.FromMetadata(Required(metadata, "tokenizer", path));
             var hyperparameters = SettingsSection.FromJson("model", $"{path} (metadata)", Required(metadata, "hyperparameters", path));
-            model = ModelRegistry.Create(Required(metadata, "model", path), tokenizer.VocabSize, hyperparameters);
+            model = ModelRegistry.Create(Required(metadata, "model", path), tokenizer.VocabSize, hyperparameters, ModelValues(file));
         }
         catch (Exception e) when (e is FormatException or ConfigException)
         {
@@ -219,6 +219,12 @@ public sealed class Cortex
         }
         return new Cortex(model, tokenizer);
     }
+
+    // A model that cannot match the file's tensors: a little larger is built and compared tensor by tensor (naming the
+    // first that differs); more than a million parameters larger is refused before it is built.
+    private static long ModelValues(SafeTensorsFile file) =>
+        (1 << 20) + file.Names.Where(n => !n.StartsWith(Checkpoint.OptimizerPrefix, StringComparison.Ordinal))
+            .Sum(n => file.Shape(n).Aggregate(1L, (product, dimension) => product * dimension));
 
     private static string Required(IReadOnlyDictionary<string, string> metadata, string key, string path) =>
         metadata.TryGetValue(key, out var value) ? value : throw new WeightsFileException($"{path}: metadata key {key} is missing");

@@ -144,6 +144,8 @@ public sealed class SafeTensorsTests : IDisposable
     [InlineData("{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", "shape")]
     [InlineData("{\"w\":{\"dtype\":\"F32\",\"shape\":[1]}}", "data_offsets")]
     [InlineData("[1, 2]", "JSON object")]
+    [InlineData("{\"w\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", "w appears twice")]
+    [InlineData("{\"__metadata__\":{},\"__metadata__\":{},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", "__metadata__ appears twice")]
     public void A_corrupted_header_is_refused_naming_the_problem(string header, string expected)
     {
         var path = _folder.File("bad.weights");

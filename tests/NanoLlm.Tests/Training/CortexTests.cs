@@ -1,6 +1,7 @@
 using NanoLlm.Config;
 using NanoLlm.Storage;
 using NanoLlm.Tests.Support;
+using NanoLlm.Tokenization;
 using NanoLlm.Training;
 
 namespace NanoLlm.Tests.Training;
@@ -133,5 +134,27 @@ public sealed class CortexTests : IDisposable
         var message = Assert.Throws<WeightsFileException>(() => Cortex.Load(path)).Message;
 
         Assert.Equal($"{path}: tensor token_logits holds NaN at index 300: the file is corrupted or was saved from a diverged run", message);
+    }
+
+    [Fact]
+    public void Loading_weights_whose_metadata_describes_a_larger_model_than_the_file_holds_is_refused_before_building_it()
+    {
+        var path = _folder.File("small.weights");
+        var metadata = new Dictionary<string, string>
+        {
+            ["format"] = Cortex.FormatName,
+            ["format_version"] = Cortex.FormatVersion,
+            ["model"] = "gpt",
+            ["hyperparameters"] = """{"layers":256,"embedding_size":16384,"heads":1}""",
+            ["tokenizer"] = Bpe.ByteLevel.ToMetadata(),
+        };
+        SafeTensors.Write(path, [new NamedTensor("wte", [4], new float[4])], metadata);
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+
+        var message = Assert.Throws<WeightsFileException>(() => Cortex.Load(path)).Message;
+
+        Assert.StartsWith($"{path}: the metadata is not usable: ", message);
+        Assert.EndsWith("parameters, more than 1048580: the file's tensors are far smaller", message);
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - allocated, 0, 16 << 20);
     }
 }
