@@ -21,7 +21,7 @@ BIN_CONVERT = src/NanoLlm.Convert/bin/$(CONFIGURATION)/net10.0/NanoLlm.Convert.d
 BIN_BENCH = bench/NanoLlm.Bench/bin/$(CONFIGURATION)/net10.0/NanoLlm.Bench.dll
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity bench-gpt2
+.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity bench-gpt2 fuzz
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -180,3 +180,11 @@ scale-out-check:
 	@$(BUILD) src/NanoLlm.Train >/dev/null || $(BUILD) src/NanoLlm.Train
 	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
 	$(PYTHON) tools/reference/scale_out_check.py --train-dll $(BIN_TRAIN) --bench-dll $(BIN_BENCH) --corpus $(TINYSHAKESPEARE) --dotnet $(DOTNET)
+
+# Coverage-guided fuzzing (afl-fuzz over SharpFuzz) of one reader for SECONDS seconds: TARGET is one of safetensors,
+# weights, checkpoint, run-file, tokenizer, slash-command, decode. Installs afl++ and the instrumenter when missing;
+# crashes and hangs land in bin/fuzz/TARGET/findings and make it fail. Run it under nice: it keeps a core busy.
+TARGET  ?=
+SECONDS ?= 600
+fuzz:
+	@DOTNET=$(DOTNET) bash tools/fuzz/run "$(TARGET)" "$(SECONDS)"

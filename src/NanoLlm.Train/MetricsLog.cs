@@ -1,4 +1,5 @@
 using System.Globalization;
+using NanoLlm.Storage;
 using NanoLlm.Training;
 using ScottPlot;
 
@@ -6,38 +7,28 @@ namespace NanoLlm.Train;
 
 /// <summary>
 /// The run's record beside its weights: one CSV row per step (<see cref="CsvPath"/>) and a loss-curve PNG
-/// (<see cref="PlotPath"/>) redrawn at every evaluation and at the end. A resumed run appends to the CSV and plots
-/// the whole history.
+/// (<see cref="PlotPath"/>) redrawn at every evaluation and at the end. A resumed run keeps the rows of the steps
+/// before its own (a run killed after its last checkpoint wrote rows the resumed run writes again) and plots the
+/// whole history.
 /// </summary>
 internal sealed class MetricsLog : IDisposable
 {
     public const string Header = "step,elapsed_s,loss,train_loss,val_loss,val_bpb,learning_rate,grad_norm,tokens_per_s";
 
-    private readonly StreamWriter _csv;
+    private static readonly int Columns = Header.Split(',').Length;
+
+    private readonly bool _resume;
     private readonly List<double> _steps = [];
     private readonly List<double> _losses = [];
     private readonly List<double> _validationSteps = [];
     private readonly List<double> _validationLosses = [];
+    private StreamWriter? _csv;
 
     public MetricsLog(string weightsPath, bool resume)
     {
         CsvPath = weightsPath + ".metrics.csv";
         PlotPath = weightsPath + ".loss.png";
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(CsvPath))!);
-        var append = resume && File.Exists(CsvPath);
-        if (append)
-        {
-            foreach (var line in File.ReadLines(CsvPath).Skip(1))
-            {
-                var cells = line.Split(',');
-                Add(Parse(cells[0])!.Value, Parse(cells[2]), Parse(cells[4]));
-            }
-        }
-        _csv = new StreamWriter(CsvPath, append);
-        if (!append)
-        {
-            _csv.WriteLine(Header);
-        }
+        _resume = resume;
     }
 
     public string CsvPath { get; }
@@ -46,6 +37,7 @@ internal sealed class MetricsLog : IDisposable
 
     public void Record(TrainingProgress progress)
     {
+        _csv ??= Open(progress.Step);
         var validation = progress.Validation?.Loss;
         _csv.WriteLine(string.Join(',',
             progress.Step.ToString(CultureInfo.InvariantCulture),
@@ -65,13 +57,52 @@ internal sealed class MetricsLog : IDisposable
         }
     }
 
-    public void Dispose()
+    /// <summary>Flushes the CSV and draws the plot of the whole run; a disk that refuses them throws here.</summary>
+    public void Close()
     {
-        _csv.Dispose();
+        _csv?.Dispose();
+        _csv = null;
         if (_steps.Count > 0)
         {
             DrawPlot();
         }
+    }
+
+    /// <summary>Releases the CSV of a run that failed: a disk error here must not hide the error that stopped it.</summary>
+    public void Dispose()
+    {
+        try
+        {
+            _csv?.Dispose();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    // Rewrites the CSV with the whole rows of the steps before this run's first (none for a fresh run), then appends.
+    private StreamWriter Open(int firstStep)
+    {
+        var rows = new List<string>();
+        if (_resume && File.Exists(CsvPath))
+        {
+            foreach (var line in File.ReadLines(CsvPath).Skip(1))
+            {
+                var cells = line.Split(',');
+                if (cells.Length == Columns && Parse(cells[0]) is { } step && step < firstStep)
+                {
+                    rows.Add(line);
+                    Add(step, Parse(cells[2]), Parse(cells[4]));
+                }
+            }
+        }
+        AtomicFile.Write(CsvPath, stream =>
+        {
+            using var writer = new StreamWriter(stream, leaveOpen: true);
+            writer.WriteLine(Header);
+            rows.ForEach(writer.WriteLine);
+        });
+        return new StreamWriter(CsvPath, append: true);
     }
 
     private void Add(double step, double? loss, double? validation)
@@ -99,9 +130,8 @@ internal sealed class MetricsLog : IDisposable
         plot.YLabel("loss (nats per token)");
         plot.ShowLegend(Alignment.UpperRight);
         // Drawn beside the target and renamed over it, so a reader never sees half an image.
-        var temporary = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(PlotPath))!, $".{Guid.NewGuid():N}.png");
-        plot.SavePng(temporary, 900, 500);
-        File.Move(temporary, PlotPath, overwrite: true);
+        var png = plot.GetImage(900, 500).GetImageBytes();
+        AtomicFile.Write(PlotPath, stream => stream.Write(png));
     }
 
     private static string Format(double? value) =>

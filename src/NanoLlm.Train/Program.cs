@@ -50,6 +50,7 @@ public static class Program
                     },
                     interrupt.Token,
                     resume));
+                metrics.Close();
                 (csvPath, plotPath) = (metrics.CsvPath, metrics.PlotPath);
             }
             if (summary.Interrupted)
@@ -63,6 +64,12 @@ public static class Program
         catch (Exception e) when (e is ConfigException or WeightsFileException or TrainingDivergedException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The disk refused the metrics CSV or the plot (full, read-only): the message names the file.
+            Console.Error.WriteLine($"error: cannot write the run's metrics: {e.Message}");
             return 2;
         }
         catch (Exception e)

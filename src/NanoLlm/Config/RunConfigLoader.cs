@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using Tomlyn.Parsing;
 using Tomlyn.Syntax;
 
@@ -7,13 +9,16 @@ namespace NanoLlm.Config;
 /// Turns a TOML run file (plus <c>--set section.key=value</c> overrides) into a validated <see cref="RunConfig"/>.
 /// The only type that knows TOML. Defaults live here, next to the keys they belong to.
 /// </summary>
-public static class RunConfigLoader
+public static partial class RunConfigLoader
 {
     private static readonly string[] Sections = ["model", "training", "weights", "sampling", "tokenizer"];
 
-    public static RunConfig Load(string path, IReadOnlyList<string>? overrides = null)
+    public static RunConfig Load(string path, IReadOnlyList<string>? overrides = null) => Parse(ReadText(path), path, overrides);
+
+    /// <summary>Reads a run file's <paramref name="text"/>; <paramref name="path"/> names it in errors.</summary>
+    internal static RunConfig Parse(string text, string path, IReadOnlyList<string>? overrides = null)
     {
-        var sections = ReadSections(path);
+        var sections = ReadSections(text, path);
         foreach (var assignment in overrides ?? [])
         {
             ApplyOverride(sections, path, assignment);
@@ -156,20 +161,24 @@ public static class RunConfigLoader
         return new SettingsSection(name, origin, values);
     }
 
-    private static Dictionary<string, (string Origin, Dictionary<string, SettingValue> Values)> ReadSections(string path)
+    private static string ReadText(string path)
     {
-        string text;
         try
         {
-            text = File.ReadAllText(path);
+            return File.ReadAllText(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             var reason = e is FileNotFoundException or DirectoryNotFoundException ? "file not found" : e.Message;
             throw new ConfigException($"{path}: cannot read the run file ({reason}): check the CONFIG path", e);
         }
+    }
 
-        var document = SyntaxParser.Parse(text, path, true);
+    private static Dictionary<string, (string Origin, Dictionary<string, SettingValue> Values)> ReadSections(string text, string path)
+    {
+        var document = ParseToml(text, path)
+            ?? throw new ConfigException(
+                $"{path}{LineOfBrokenEscape(text)}: invalid TOML: a \\u or \\U escape is cut short by the end of the file or names no Unicode character");
         if (document.HasErrors)
         {
             var first = document.Diagnostics.First(d => d.Kind == DiagnosticMessageKind.Error);
@@ -223,8 +232,8 @@ public static class RunConfigLoader
         }
 
         // The value is read as TOML (numbers, true/false, "quoted"); anything TOML does not read is taken as a plain string.
-        var parsed = SyntaxParser.Parse($"v = {rawValue}\n", origin, true);
-        object value = parsed.HasErrors || parsed.KeyValues.ChildrenCount != 1
+        var parsed = ParseToml($"v = {rawValue}\n", origin);
+        object value = parsed is null || parsed.HasErrors || parsed.KeyValues.ChildrenCount != 1
             ? rawValue
             : ScalarValue(parsed.KeyValues.GetChild(0)!.Value!, origin, section, key);
 
@@ -240,6 +249,38 @@ public static class RunConfigLoader
             existing.Values.Remove(key == "steps" ? "epochs" : "steps");
         }
     }
+
+    // Tomlyn throws (ArgumentOutOfRangeException, while describing the error) instead of reporting a \u or \U escape
+    // cut short by the end of the text; null stands for that error.
+    private static DocumentSyntax? ParseToml(string text, string origin)
+    {
+        try
+        {
+            return SyntaxParser.Parse(text, origin, true);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
+    private static string LineOfBrokenEscape(string text)
+    {
+        foreach (Match escape in UnicodeEscape().Matches(text))
+        {
+            var digits = escape.Groups[2].Value;
+            var broken = digits.Length < (escape.Groups[1].Value == "u" ? 4 : 8)
+                || long.Parse(digits, NumberStyles.HexNumber, CultureInfo.InvariantCulture) is > 0x10FFFF or (>= 0xD800 and <= 0xDFFF);
+            if (broken)
+            {
+                return $":{text.AsSpan(0, escape.Index).Count('\n') + 1}";
+            }
+        }
+        return "";
+    }
+
+    [GeneratedRegex(@"\\([uU])((?<=u)[0-9A-Fa-f]{0,4}|(?<=U)[0-9A-Fa-f]{0,8})")]
+    private static partial Regex UnicodeEscape();
 
     private static object ScalarValue(ValueSyntax value, string origin, string section, string key) => value switch
     {

@@ -157,6 +157,11 @@ public sealed class SettingsSection
         {
             throw new ConfigException($"{origin}: [{name}] settings are not valid JSON ({e.Message})", e);
         }
+        catch (InvalidOperationException e)
+        {
+            // A \u escape of half a surrogate pair is valid JSON but no .NET string.
+            throw new ConfigException($"{origin}: [{name}] settings hold a name or value that is not valid text ({e.Message})", e);
+        }
         return new SettingsSection(name, origin, values);
     }
 

@@ -1,3 +1,5 @@
+using NanoLlm.Config;
+
 namespace NanoLlm.Model;
 
 /// <summary>What a model declares about one of its parameters.</summary>
@@ -47,10 +49,20 @@ public sealed class Parameter
 /// </summary>
 public sealed class ParameterSet
 {
+    // The ceiling ModelRegistry sets around building a model (see Ceiling); none outside it.
+    [ThreadStatic]
+    private static (long MaxCount, string Origin, string Reason)? t_ceiling;
+
     private readonly Dictionary<string, Parameter> _byName = new(StringComparer.Ordinal);
 
+    /// <exception cref="ConfigException">The specs hold more parameters than the ceiling in force allows.</exception>
     public ParameterSet(IReadOnlyList<ParameterSpec> specs)
     {
+        var count = specs.Sum(spec => spec.Shape.Aggregate(1L, (product, dimension) => product * Math.Max(dimension, 0)));
+        if (t_ceiling is var (maxCount, origin, reason) && count > maxCount)
+        {
+            throw new ConfigException($"{origin}: [model] describes a model of {count} parameters, more than {maxCount}: {reason}");
+        }
         var parameters = new Parameter[specs.Count];
         var offset = 0;
         for (var i = 0; i < specs.Count; i++)
@@ -79,4 +91,21 @@ public sealed class ParameterSet
     public bool TryGet(string name, out Parameter parameter) => _byName.TryGetValue(name, out parameter!);
 
     public void ZeroGrads() => Array.Clear(Grads);
+
+    /// <summary>
+    /// Until disposed, a set of more than <paramref name="maxCount"/> parameters on this thread is refused before
+    /// anything is allocated, with <paramref name="reason"/>: a weights file's metadata cannot ask for a model larger
+    /// than its tensors, and no run file for one larger than a buffer holds.
+    /// </summary>
+    internal static Ceiling LimitTo(long maxCount, string origin, string reason)
+    {
+        var previous = t_ceiling;
+        t_ceiling = (maxCount, origin, reason);
+        return new Ceiling(previous);
+    }
+
+    internal readonly struct Ceiling((long, string, string)? previous) : IDisposable
+    {
+        public void Dispose() => t_ceiling = previous;
+    }
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using System.Text.Unicode;
 using System.Text.Json;
 
 namespace NanoLlm.Storage;
@@ -17,21 +18,32 @@ public static class SafeTensors
     /// <summary>Largest header read (as in the reference implementation): a bigger claim is a corrupt or foreign file.</summary>
     internal const long MaxHeaderBytes = 100L * 1024 * 1024;
 
-    /// <summary>Writes the tensors in order, atomically (see <see cref="AtomicFile"/>).</summary>
+    /// <summary>
+    /// Writes the tensors in order, atomically (see <see cref="AtomicFile"/>). A disk that refuses the file (full,
+    /// read-only, no permission) is a <see cref="WeightsFileException"/> naming the path and the cause; the file that
+    /// was there is kept.
+    /// </summary>
     public static void Write(string path, IReadOnlyList<NamedTensor> tensors, IReadOnlyDictionary<string, string> metadata)
     {
         var header = Header(tensors, metadata);
-        AtomicFile.Write(path, stream =>
+        try
         {
-            Span<byte> length = stackalloc byte[8];
-            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
-            stream.Write(length);
-            stream.Write(header);
-            foreach (var tensor in tensors)
+            AtomicFile.Write(path, stream =>
             {
-                WriteLittleEndian(stream, tensor.Data.Span);
-            }
-        });
+                Span<byte> length = stackalloc byte[8];
+                BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
+                stream.Write(length);
+                stream.Write(header);
+                foreach (var tensor in tensors)
+                {
+                    WriteLittleEndian(stream, tensor.Data.Span);
+                }
+            });
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new WeightsFileException($"{path}: cannot write ({e.Message}): free some space or pick a writable [weights] path", e);
+        }
     }
 
     /// <summary>Reads and validates a whole file; anything wrong is a <see cref="WeightsFileException"/> naming the path.</summary>
@@ -70,7 +82,8 @@ public static class SafeTensors
         }
     }
 
-    private static SafeTensorsFile Read(FileStream stream, string path)
+    /// <summary>Reads and validates a whole file from <paramref name="stream"/>; <paramref name="path"/> names it in errors.</summary>
+    internal static SafeTensorsFile Read(Stream stream, string path)
     {
         var (metadata, entries) = ReadHeader(stream, path);
         var data = new byte[stream.Length - stream.Position];
@@ -79,7 +92,7 @@ public static class SafeTensors
         return new SafeTensorsFile(path, metadata, entries, data);
     }
 
-    private static (Dictionary<string, string> Metadata, List<SafeTensorsFile.Entry> Entries) ReadHeader(FileStream stream, string path)
+    private static (Dictionary<string, string> Metadata, List<SafeTensorsFile.Entry> Entries) ReadHeader(Stream stream, string path)
     {
         var fileLength = stream.Length;
         if (fileLength < 8)
@@ -102,6 +115,11 @@ public static class SafeTensors
 
     private static (Dictionary<string, string> Metadata, List<SafeTensorsFile.Entry> Entries) ParseHeader(byte[] header, string path)
     {
+        // The JSON reader checks UTF-8 only when a string is read, and then throws an exception of its own.
+        if (!Utf8.IsValid(header))
+        {
+            throw new WeightsFileException($"{path}: corrupted header: it is not valid UTF-8 text");
+        }
         JsonDocument document;
         try
         {
@@ -120,16 +138,29 @@ public static class SafeTensors
             }
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
             var entries = new List<SafeTensorsFile.Entry>();
-            foreach (var property in root.EnumerateObject())
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            try
             {
-                if (property.Name == MetadataKey)
+                foreach (var property in root.EnumerateObject())
                 {
-                    metadata = ParseMetadata(property.Value, path);
+                    if (!names.Add(property.Name))
+                    {
+                        throw new WeightsFileException($"{path}: corrupted header: {property.Name} appears twice");
+                    }
+                    if (property.Name == MetadataKey)
+                    {
+                        metadata = ParseMetadata(property.Value, path);
+                    }
+                    else
+                    {
+                        entries.Add(ParseEntry(property, path));
+                    }
                 }
-                else
-                {
-                    entries.Add(ParseEntry(property, path));
-                }
+            }
+            catch (InvalidOperationException e)
+            {
+                // A \u escape of half a surrogate pair is valid JSON but no .NET string: the reader refuses it here.
+                throw new WeightsFileException($"{path}: corrupted header: a name or value in it is not valid text ({e.Message})", e);
             }
             return (metadata, entries);
         }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Runtime.InteropServices;
 
 namespace NanoLlm.Storage;
@@ -27,8 +28,24 @@ public sealed class SafeTensorsFile
 
     public int[] Shape(string name) => (int[])Find(name).Shape.Clone();
 
-    /// <summary>Copies the tensor's values into <paramref name="destination"/>, which must hold exactly as many.</summary>
+    /// <summary>
+    /// Copies the tensor's values into <paramref name="destination"/>, which must hold exactly as many. A NaN or an
+    /// infinity is refused: no weights or optimizer state NanoLlm writes holds one (a diverged run writes nothing).
+    /// </summary>
     public void CopyTo(string name, Span<float> destination)
+    {
+        Copy(name, destination);
+        for (var i = 0; i < destination.Length; i++)
+        {
+            if (!float.IsFinite(destination[i]))
+            {
+                throw new WeightsFileException(
+                    $"{_path}: tensor {name} holds {destination[i].ToString(CultureInfo.InvariantCulture)} at index {i}: the file is corrupted or was saved from a diverged run");
+            }
+        }
+    }
+
+    private void Copy(string name, Span<float> destination)
     {
         var entry = Find(name);
         var bytes = _data.AsSpan((int)entry.Begin, (int)(entry.End - entry.Begin));

@@ -16,6 +16,12 @@ internal static class BpeMetadata
     private const string MergesProperty = "merges";
     private const int MaxMerges = Bpe.MaxVocabSize - Bpe.ByteCount;
 
+    /// <summary>
+    /// The most bytes all tokens may spell together. Each merge can double a token's length, so a few hundred bytes
+    /// of metadata could otherwise ask for gigabytes; GPT-2's 50,257 tokens spell about 400 KB.
+    /// </summary>
+    public const int MaxSpelledBytes = 8 << 20;
+
     public static string Write(ReadOnlySpan<TokenPair> merges)
     {
         var buffer = new ArrayBufferWriter<byte>();
@@ -57,38 +63,50 @@ internal static class BpeMetadata
         }
         using (document)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
+            try
             {
-                throw Malformed($"it should be a JSON object like {{\"{TypeProperty}\":\"{TypeName}\",\"{MergesProperty}\":[[97,98]]}}, not {root.ValueKind}");
+                return ReadMergesObject(document.RootElement);
             }
-            JsonElement? type = null;
-            JsonElement? merges = null;
-            foreach (var property in root.EnumerateObject())
+            catch (InvalidOperationException e)
             {
-                switch (property.Name)
-                {
-                    case TypeProperty when type is null:
-                        type = property.Value;
-                        break;
-                    case MergesProperty when merges is null:
-                        merges = property.Value;
-                        break;
-                    default:
-                        throw Malformed($"unexpected or repeated property \"{property.Name}\"");
-                }
+                // A \u escape of half a surrogate pair is valid JSON but no .NET string.
+                throw Malformed($"a name or value in it is not valid text ({e.Message})", e);
             }
-            if (type is not { ValueKind: JsonValueKind.String } || type.Value.GetString() != TypeName)
-            {
-                var found = type is null ? "missing" : type.Value.GetRawText();
-                throw Malformed($"the \"{TypeProperty}\" property should be \"{TypeName}\", not {found}");
-            }
-            if (merges is not { ValueKind: JsonValueKind.Array })
-            {
-                throw Malformed($"the \"{MergesProperty}\" property should be an array of [left, right] token pairs");
-            }
-            return ReadMerges(merges.Value);
         }
+    }
+
+    private static TokenPair[] ReadMergesObject(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw Malformed($"it should be a JSON object like {{\"{TypeProperty}\":\"{TypeName}\",\"{MergesProperty}\":[[97,98]]}}, not {root.ValueKind}");
+        }
+        JsonElement? type = null;
+        JsonElement? merges = null;
+        foreach (var property in root.EnumerateObject())
+        {
+            switch (property.Name)
+            {
+                case TypeProperty when type is null:
+                    type = property.Value;
+                    break;
+                case MergesProperty when merges is null:
+                    merges = property.Value;
+                    break;
+                default:
+                    throw Malformed($"unexpected or repeated property \"{property.Name}\"");
+            }
+        }
+        if (type is not { ValueKind: JsonValueKind.String } || type.Value.GetString() != TypeName)
+        {
+            var found = type is null ? "missing" : type.Value.GetRawText();
+            throw Malformed($"the \"{TypeProperty}\" property should be \"{TypeName}\", not {found}");
+        }
+        if (merges is not { ValueKind: JsonValueKind.Array })
+        {
+            throw Malformed($"the \"{MergesProperty}\" property should be an array of [left, right] token pairs");
+        }
+        return ReadMerges(merges.Value);
     }
 
     /// <summary>Merges as a JSON array of [left, right] pairs, checked as <see cref="ReadMerges(string)"/> checks them.</summary>
@@ -115,9 +133,9 @@ internal static class BpeMetadata
             }
             var length = tokenLengths[pair.Left] + tokenLengths[pair.Right];
             totalLength += length;
-            if (totalLength > Array.MaxLength)
+            if (totalLength > MaxSpelledBytes)
             {
-                throw Malformed($"its tokens up to merge {i} spell more than {Array.MaxLength} bytes in all");
+                throw Malformed($"its tokens up to merge {i} spell more than {MaxSpelledBytes} bytes in all");
             }
             tokenLengths[Bpe.ByteCount + i] = length;
             merges[i++] = pair;

@@ -40,7 +40,11 @@ public static class Checkpoint
         {
             throw new ConfigException($"{path}: no checkpoint to resume from: train {config.Path} without resuming first");
         }
-        var file = SafeTensors.Read(path);
+        return Read(SafeTensors.Read(path), path, config);
+    }
+
+    internal static CheckpointState Read(SafeTensorsFile file, string path, RunConfig config)
+    {
         var cortex = Cortex.FromFile(file, path);
         var spec = cortex.Model.Spec;
         var expected = ModelRegistry.Create(config.Model.Name, cortex.Tokenizer.VocabSize, config.Model.Hyperparameters).Spec;
@@ -69,13 +73,20 @@ public static class Checkpoint
             cortex,
             optimizer,
             Integer(file, "checkpoint_step", path),
-            double.Parse(file.Metadata.GetValueOrDefault("best_val_loss", "Infinity"), CultureInfo.InvariantCulture));
+            BestValidationLoss(file, path));
     }
 
     // The model's own keys as it resolved them (defaults included). name and vocab_size are compared on their own:
     // a run file's section holds them, a weights file's does not.
     private static string ModelKeys(ModelSpec spec) =>
         JsonSerializer.Serialize(spec.Hyperparameters.Resolved.Where(p => p.Key is not ("name" or "vocab_size")).ToDictionary());
+
+    // Infinity until a run has evaluated; never NaN, which no later loss would beat.
+    private static double BestValidationLoss(SafeTensorsFile file, string path) =>
+        double.TryParse(file.Metadata.GetValueOrDefault("best_val_loss", "Infinity"), NumberStyles.Float, CultureInfo.InvariantCulture, out var loss)
+        && !double.IsNaN(loss)
+            ? loss
+            : throw new WeightsFileException($"{path}: metadata key best_val_loss is not a number");
 
     private static int Integer(SafeTensorsFile file, string key, string path) =>
         int.TryParse(file.Metadata.GetValueOrDefault(key), NumberStyles.None, CultureInfo.InvariantCulture, out var value)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using NanoLlm.Config;
 using NanoLlm.Model;
 using NanoLlm.Storage;
@@ -220,9 +221,21 @@ public sealed class Cortex
         ["format_version"] = FormatVersion,
         ["model"] = Model.Spec.Name,
         ["vocab_size"] = Model.Spec.VocabSize.ToString(CultureInfo.InvariantCulture),
-        ["hyperparameters"] = Model.Spec.Hyperparameters.ToJson(),
+        ["hyperparameters"] = HyperparametersJson(Model.Spec),
         ["tokenizer"] = Tokenizer.ToMetadata(),
     };
+
+    // The [model] keys the model resolved, with its name and vocabulary size: a model built from a run file read those
+    // two from its section, one rebuilt from a weights file did not, and a resumed run must write the same file.
+    private static string HyperparametersJson(ModelSpec spec)
+    {
+        var keys = new SortedDictionary<string, object>(spec.Hyperparameters.Resolved.ToDictionary(), StringComparer.Ordinal)
+        {
+            ["name"] = spec.Name,
+            ["vocab_size"] = (long)spec.VocabSize,
+        };
+        return JsonSerializer.Serialize(keys);
+    }
 
     /// <summary>Loads a weights file written by <see cref="Save"/> (or a checkpoint); anything wrong is a <see cref="WeightsFileException"/>.</summary>
     public static Cortex Load(string path) => FromFile(SafeTensors.Read(path), path);
@@ -249,7 +262,7 @@ public sealed class Cortex
         {
             tokenizer = Tokenizer.FromMetadata(Required(metadata, "tokenizer", path));
             var hyperparameters = SettingsSection.FromJson("model", $"{path} (metadata)", Required(metadata, "hyperparameters", path));
-            model = ModelRegistry.Create(Required(metadata, "model", path), tokenizer.VocabSize, hyperparameters);
+            model = ModelRegistry.Create(Required(metadata, "model", path), tokenizer.VocabSize, hyperparameters, ModelValues(file));
         }
         catch (Exception e) when (e is FormatException or ConfigException)
         {
@@ -278,6 +291,12 @@ public sealed class Cortex
         }
         return new Cortex(model, tokenizer);
     }
+
+    // A model that cannot match the file's tensors: a little larger is built and compared tensor by tensor (naming the
+    // first that differs); more than a million parameters larger is refused before it is built.
+    private static long ModelValues(SafeTensorsFile file) =>
+        (1 << 20) + file.Names.Where(n => !n.StartsWith(Checkpoint.OptimizerPrefix, StringComparison.Ordinal))
+            .Sum(n => file.Shape(n).Aggregate(1L, (product, dimension) => product * dimension));
 
     private static string Required(IReadOnlyDictionary<string, string> metadata, string key, string path) =>
         metadata.TryGetValue(key, out var value) ? value : throw new WeightsFileException($"{path}: metadata key {key} is missing");

@@ -46,6 +46,27 @@ public sealed class RunConfigLoaderTests : IDisposable
         Assert.Equal(200, config.Sampling.MaxNewTokens);
     }
 
+    [Theory]
+    [InlineData("\\u")]
+    [InlineData("\\uD8")]
+    [InlineData("\\U0001F6")]
+    public void A_unicode_escape_cut_short_by_the_end_of_the_file_is_invalid_toml_naming_the_line(string escape)
+    {
+        var message = LoadError(BigramRun.Replace("\"target/bigram.weights\"", $"\"{escape}", StringComparison.Ordinal));
+
+        Assert.Equal(
+            $"{_folder.File("run.toml")}:11: invalid TOML: a \\u or \\U escape is cut short by the end of the file or names no Unicode character",
+            message);
+    }
+
+    [Fact]
+    public void An_override_with_a_unicode_escape_cut_short_is_taken_as_plain_text()
+    {
+        var config = LoadText(BigramRun, "weights.path=\"\\uDC");
+
+        Assert.Equal("\"\\uDC", config.Weights.Path);
+    }
+
     [Fact]
     public void A_typo_in_a_required_key_names_the_file_line_and_key_and_suggests_the_right_one()
     {

@@ -56,4 +56,12 @@ public sealed class SettingsSectionTests
 
         Assert.Equal("run.toml:2: [model] positional: \"rotary\" is not one of \"sinusoidal\", \"learned\"", message);
     }
+
+    [Fact]
+    public void Json_escaping_half_a_surrogate_pair_is_a_config_error()
+    {
+        var message = Assert.Throws<ConfigException>(() => SettingsSection.FromJson("model", "w.weights (metadata)", """{"positional":"\ud800"}""")).Message;
+
+        Assert.StartsWith("w.weights (metadata): [model] settings hold a name or value that is not valid text", message);
+    }
 }

@@ -37,4 +37,18 @@ public sealed class AtomicFileTests : IDisposable
         Assert.Equal("old", File.ReadAllText(path));
         Assert.Equal([path], Directory.GetFiles(_folder.Path));
     }
+
+    [Fact]
+    public void Temporary_files_left_by_a_killed_writer_are_removed_by_the_next_write()
+    {
+        var path = _folder.Write("out.bin", "old");
+        var leftover = _folder.Write($".out.bin.{Guid.NewGuid():N}.tmp", "half");
+        var otherFiles = _folder.Write($".other.bin.{Guid.NewGuid():N}.tmp", "not ours");
+
+        AtomicFile.Write(path, stream => stream.Write("new"u8));
+
+        Assert.False(File.Exists(leftover));
+        Assert.True(File.Exists(otherFiles));
+        Assert.Equal("new", File.ReadAllText(path));
+    }
 }

@@ -144,6 +144,8 @@ public sealed class SafeTensorsTests : IDisposable
     [InlineData("{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", "shape")]
     [InlineData("{\"w\":{\"dtype\":\"F32\",\"shape\":[1]}}", "data_offsets")]
     [InlineData("[1, 2]", "JSON object")]
+    [InlineData("{\"w\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", "w appears twice")]
+    [InlineData("{\"__metadata__\":{},\"__metadata__\":{},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", "__metadata__ appears twice")]
     public void A_corrupted_header_is_refused_naming_the_problem(string header, string expected)
     {
         var path = _folder.File("bad.weights");
@@ -152,6 +154,86 @@ public sealed class SafeTensorsTests : IDisposable
         var message = Assert.Throws<WeightsFileException>(() => SafeTensors.Read(path)).Message;
 
         Assert.Contains(expected, message);
+    }
+
+    [Theory]
+    [InlineData("metadata value", "{\"__metadata__\":{\"k\":\"\xff\"},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}")]
+    [InlineData("metadata key", "{\"__metadata__\":{\"\xfe\":\"v\"},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}")]
+    [InlineData("tensor name", "{\"w\xc3\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}")]
+    [InlineData("dtype", "{\"w\":{\"dtype\":\"F\xff\",\"shape\":[1],\"data_offsets\":[0,4]}}")]
+    public void A_header_with_invalid_utf8_is_refused_as_corrupted(string where, string latin1Header)
+    {
+        var path = _folder.File("bad.weights");
+        File.WriteAllBytes(path, FileWith(Encoding.Latin1.GetBytes(latin1Header), dataBytes: 4));
+
+        var message = Assert.Throws<WeightsFileException>(() => SafeTensors.Read(path)).Message;
+
+        Assert.True(message.StartsWith($"{path}: ", StringComparison.Ordinal) && message.Contains("UTF-8", StringComparison.Ordinal), $"{where}: {message}");
+    }
+
+    [Theory]
+    [InlineData("{\"__metadata__\":{\"k\":\"\\ud800\"},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}")]
+    [InlineData("{\"\\udc00w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}")]
+    public void A_header_escaping_half_a_surrogate_pair_is_refused(string header)
+    {
+        var path = _folder.File("bad.weights");
+        File.WriteAllBytes(path, FileWith(header, dataBytes: 4));
+
+        var message = Assert.Throws<WeightsFileException>(() => SafeTensors.Read(path)).Message;
+
+        Assert.StartsWith($"{path}: ", message);
+    }
+
+    [Theory]
+    [InlineData(float.NaN, "NaN")]
+    [InlineData(float.PositiveInfinity, "Infinity")]
+    [InlineData(float.NegativeInfinity, "-Infinity")]
+    public void A_tensor_holding_a_non_finite_value_is_refused_naming_it(float value, string shown)
+    {
+        var path = _folder.File("model.weights");
+        SafeTensors.Write(path, [new NamedTensor("fine", [2], new float[] { 1, 2 }), new NamedTensor("h.0.w", [3], new float[] { 1, value, 3 })],
+            new Dictionary<string, string>());
+        var file = SafeTensors.Read(path);
+
+        var message = Assert.Throws<WeightsFileException>(() => file.ToArray("h.0.w")).Message;
+
+        Assert.Equal(2, file.ToArray("fine").Length);
+        Assert.Equal($"{path}: tensor h.0.w holds {shown} at index 1: the file is corrupted or was saved from a diverged run", message);
+    }
+
+    [MountFact]
+    public void Writing_to_a_full_disk_names_the_path_and_the_cause_and_keeps_the_old_file()
+    {
+        using var disk = MountedFolder.Tmpfs(kilobytes: 64);
+        var path = disk.File("model.weights");
+        SafeTensors.Write(path, [new NamedTensor("w", [2], new float[] { 1, 2 })], new Dictionary<string, string>());
+        var old = File.ReadAllBytes(path);
+
+        var message = Assert.Throws<WeightsFileException>(
+            () => SafeTensors.Write(path, [new NamedTensor("w", [100_000], new float[100_000])], new Dictionary<string, string>())).Message;
+
+        Assert.StartsWith($"{path}: cannot write", message);
+        Assert.Contains("No space left on device", message);
+        Assert.DoesNotContain('\n', message);
+        Assert.Equal(old, File.ReadAllBytes(path));
+        Assert.Equal([path], Directory.GetFiles(disk.Path));
+    }
+
+    [MountFact]
+    public void Writing_to_a_read_only_folder_names_the_path_and_the_cause_and_keeps_the_old_file()
+    {
+        using var disk = MountedFolder.Tmpfs(kilobytes: 64);
+        var path = disk.File("model.weights");
+        SafeTensors.Write(path, [new NamedTensor("w", [2], new float[] { 1, 2 })], new Dictionary<string, string>());
+        var old = File.ReadAllBytes(path);
+        disk.MakeReadOnly();
+
+        var message = Assert.Throws<WeightsFileException>(
+            () => SafeTensors.Write(path, [new NamedTensor("w", [3], new float[3])], new Dictionary<string, string>())).Message;
+
+        Assert.StartsWith($"{path}: cannot write", message);
+        Assert.Contains("Read-only file system", message);
+        Assert.Equal(old, File.ReadAllBytes(path));
     }
 
     [Fact]
@@ -179,9 +261,10 @@ public sealed class SafeTensorsTests : IDisposable
         return path;
     }
 
-    private static byte[] FileWith(string header, int dataBytes)
+    private static byte[] FileWith(string header, int dataBytes) => FileWith(Encoding.UTF8.GetBytes(header), dataBytes);
+
+    private static byte[] FileWith(byte[] json, int dataBytes)
     {
-        var json = Encoding.UTF8.GetBytes(header);
         var bytes = new byte[8 + json.Length + dataBytes];
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)json.Length);
         json.CopyTo(bytes, 8);

@@ -364,6 +364,29 @@ public sealed class BpeTests
         Assert.Contains("bytes in all", message);
     }
 
+    [Fact]
+    public void Metadata_whose_tokens_would_spell_more_than_8_MiB_is_refused_before_allocating_them()
+    {
+        // 24 doublings: one token of 16 MiB from 200 bytes of metadata.
+        var merges = string.Join(",", Enumerable.Range(0, 24).Select(i => i == 0 ? "[97,97]" : $"[{255 + i},{255 + i}]"));
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+
+        var message = Assert.Throws<FormatException>(() => Bpe.FromMetadata($$"""{"type":"byte_bpe","merges":[{{merges}}]}""")).Message;
+
+        Assert.Contains("its tokens up to merge 21 spell more than 8388608 bytes in all", message);
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - allocated, 0, 1 << 20);
+    }
+
+    [Theory]
+    [InlineData("""{"type":"\ud800","merges":[]}""")]
+    [InlineData("""{"\udc00":1}""")]
+    public void Metadata_escaping_half_a_surrogate_pair_is_refused_with_a_format_exception(string metadata)
+    {
+        var message = Assert.Throws<FormatException>(() => Bpe.FromMetadata(metadata)).Message;
+
+        Assert.Contains("not valid text", message);
+    }
+
     [Theory]
     [InlineData("", "not valid JSON")]
     [InlineData("merges", "not valid JSON")]

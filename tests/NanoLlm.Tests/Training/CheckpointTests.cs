@@ -47,6 +47,63 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void A_run_stopped_and_resumed_writes_weights_and_checkpoint_files_byte_identical_to_an_uninterrupted_one()
+    {
+        Cortex.Train(TinyGpt("straight.weights"), null, CancellationToken.None);
+        using var stop = new CancellationTokenSource();
+        Cortex.Train(TinyGpt("stopped.weights"), p =>
+        {
+            if (p.Step == 13)
+            {
+                stop.Cancel();
+            }
+        }, stop.Token);
+        Cortex.Train(TinyGpt("stopped.weights"), null, CancellationToken.None, resume: true);
+
+        Assert.Equal(File.ReadAllBytes(_folder.File("straight.weights")), File.ReadAllBytes(_folder.File("stopped.weights")));
+        Assert.Equal(
+            File.ReadAllBytes(Checkpoint.PathFor(_folder.File("straight.weights"))),
+            File.ReadAllBytes(Checkpoint.PathFor(_folder.File("stopped.weights"))));
+    }
+
+    [Fact]
+    public void A_checkpoint_whose_optimizer_state_holds_infinity_is_refused_naming_the_tensor()
+    {
+        var weights = _folder.File("model.weights");
+        Cortex.Train(TinyGpt("model.weights", "training.steps=8"), null, CancellationToken.None);
+        var path = Checkpoint.PathFor(weights);
+        var file = SafeTensors.Read(path);
+        var tensors = file.Names.Select(n => new NamedTensor(n, file.Shape(n), file.ToArray(n))).ToList();
+        var moments = tensors.Single(t => t.Name == "optimizer.adamw.v");
+        var values = moments.Data.ToArray();
+        values[5] = float.PositiveInfinity;
+        tensors[tensors.IndexOf(moments)] = moments with { Data = values };
+        SafeTensors.Write(path, tensors, file.Metadata);
+
+        var message = Assert.Throws<WeightsFileException>(
+            () => Cortex.Train(TinyGpt("model.weights", "training.steps=16"), null, CancellationToken.None, resume: true)).Message;
+
+        Assert.Equal($"{path}: tensor optimizer.adamw.v holds Infinity at index 5: the file is corrupted or was saved from a diverged run", message);
+    }
+
+    [Fact]
+    public void A_checkpoint_whose_best_loss_is_not_a_number_is_refused()
+    {
+        var weights = _folder.File("model.weights");
+        Cortex.Train(TinyGpt("model.weights", "training.steps=8"), null, CancellationToken.None);
+        var path = Checkpoint.PathFor(weights);
+        var file = SafeTensors.Read(path);
+        var metadata = file.Metadata.ToDictionary();
+        metadata["best_val_loss"] = "low";
+        SafeTensors.Write(path, [.. file.Names.Select(n => new NamedTensor(n, file.Shape(n), file.ToArray(n)))], metadata);
+
+        var message = Assert.Throws<WeightsFileException>(
+            () => Cortex.Train(TinyGpt("model.weights", "training.steps=16"), null, CancellationToken.None, resume: true)).Message;
+
+        Assert.Equal($"{path}: metadata key best_val_loss is not a number", message);
+    }
+
+    [Fact]
     public void A_checkpoint_holds_the_step_and_the_optimizer_state_and_opens_in_chat()
     {
         Cortex.Train(TinyGpt("model.weights", "training.steps=8"), null, CancellationToken.None);

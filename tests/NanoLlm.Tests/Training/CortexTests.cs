@@ -171,4 +171,41 @@ public sealed class CortexTests : IDisposable
 
         Assert.Contains("token_logits has shape [16, 16], the model needs [256, 256]", message);
     }
+
+    [Fact]
+    public void Loading_weights_that_hold_a_nan_is_refused_naming_the_tensor()
+    {
+        Cortex.Train(ShippedBigram("training.epochs=1"), null, CancellationToken.None);
+        var path = _folder.File("bigram.weights");
+        var file = SafeTensors.Read(path);
+        var values = file.ToArray("token_logits");
+        values[300] = float.NaN;
+        SafeTensors.Write(path, [new NamedTensor("token_logits", [256, 256], values)], file.Metadata);
+
+        var message = Assert.Throws<WeightsFileException>(() => Cortex.Load(path)).Message;
+
+        Assert.Equal($"{path}: tensor token_logits holds NaN at index 300: the file is corrupted or was saved from a diverged run", message);
+    }
+
+    [Fact]
+    public void Loading_weights_whose_metadata_describes_a_larger_model_than_the_file_holds_is_refused_before_building_it()
+    {
+        var path = _folder.File("small.weights");
+        var metadata = new Dictionary<string, string>
+        {
+            ["format"] = Cortex.FormatName,
+            ["format_version"] = Cortex.FormatVersion,
+            ["model"] = "gpt",
+            ["hyperparameters"] = """{"layers":256,"embedding_size":16384,"heads":1}""",
+            ["tokenizer"] = Bpe.ByteLevel.ToMetadata(),
+        };
+        SafeTensors.Write(path, [new NamedTensor("wte", [4], new float[4])], metadata);
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+
+        var message = Assert.Throws<WeightsFileException>(() => Cortex.Load(path)).Message;
+
+        Assert.StartsWith($"{path}: the metadata is not usable: ", message);
+        Assert.EndsWith("parameters, more than 1048580: the file's tensors are far smaller", message);
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - allocated, 0, 16 << 20);
+    }
 }
