@@ -11,7 +11,11 @@ public sealed record RunConfig(
     ModelSettings Model,
     TrainingSettings Training,
     WeightsSettings Weights,
-    SamplingSettings Sampling);
+    SamplingSettings Sampling)
+{
+    /// <summary>The <c>[server]</c> section: how <c>serve</c> listens and what it allows a request.</summary>
+    public ServerSettings Server { get; init; } = new();
+}
 
 /// <param name="VocabSize">256 means raw bytes; more trains byte-pair merges on the corpus up to this size.</param>
 /// <param name="Hyperparameters">The rest of <c>[model]</c>, for the model's registry entry to read.</param>
@@ -96,3 +100,21 @@ public sealed record SamplingSettings(
     public const int TopKLimit = ModelSettings.MaxVocabSize;
     public const double RepetitionPenaltyLimit = 100;
 }
+
+/// <summary>
+/// How the OpenAI-compatible server listens and what it allows one request; the defaults are the ones a run file gets
+/// for keys it leaves out.
+/// </summary>
+/// <param name="Host">The address to bind. Anything but a loopback address needs an API key (NANOLLM_API_KEY).</param>
+/// <param name="Port">The TCP port; 0 picks a free one.</param>
+/// <param name="MaxTokens">The most tokens one request may ask for (<c>max_tokens</c>); more is refused with a 400.</param>
+/// <param name="MaxBatch">The most sequences decoded together; later requests wait for a free place.</param>
+/// <param name="TimeoutSeconds">A request still generating after this long is stopped.</param>
+/// <param name="MaxBodyBytes">The largest request body accepted.</param>
+public sealed record ServerSettings(
+    string Host = "127.0.0.1",
+    int Port = 8000,
+    int MaxTokens = 2048,
+    int MaxBatch = 16,
+    double TimeoutSeconds = 120,
+    int MaxBodyBytes = 1 << 20);

@@ -82,4 +82,14 @@ public sealed class FeedForward
         Gelu.Forward(hiddenScratch[.._hidden], hiddenScratch[.._hidden]);
         Linear.ForwardRow(y, hiddenScratch, _projWeight, _projBias);
     }
+
+    /// <summary>Rows of several sequences at inference, as one matrix product per projection, in the caller's scratch.</summary>
+    /// <param name="hidden">Scratch for <c>[rows, H]</c>.</param>
+    public void ForwardRows(Span<float> y, ReadOnlySpan<float> x, int rows, Span<float> hidden)
+    {
+        hidden = hidden[..(rows * _hidden)];
+        Linear.Forward(hidden, x, _fcWeight, _fcBias, rows);
+        Gelu.Forward(hidden, hidden);
+        Linear.Forward(y, hidden, _projWeight, _projBias, rows);
+    }
 }
