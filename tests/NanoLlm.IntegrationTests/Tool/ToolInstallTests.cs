@@ -55,7 +55,7 @@ public sealed class ToolInstallTests : IDisposable
         var nanollm = Path.Combine(tools, OperatingSystem.IsWindows() ? "nanollm.exe" : "nanollm");
 
         var tokenize = Run(nanollm, _model.Folder, ["tokenize", _model.RunFile, "--text", "To be"]);
-        var chat = Run(nanollm, _model.Folder, ["chat", _model.RunFile, "--prompt", "To", "--set", "sampling.max_new_tokens=10"]);
+        var chat = Run(nanollm, _model.Folder, ["chat", _model.RunFile, "--prompt", "To", "--set", "sampling.max_new_tokens=10", "--set", "sampling.temperature=0"]);
         var badKey = Run(nanollm, _model.Folder, ["train", _model.RunFile, "--set", "training.stepz=1"]);
         var noVerb = Run(nanollm, _model.Folder, []);
 
