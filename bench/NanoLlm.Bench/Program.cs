@@ -10,7 +10,8 @@ namespace NanoLlm.Bench;
 /// <c>--parity DIR</c> writes NanoLlm's side of <c>make parity</c> and <c>--parity-check DIR</c> reads back the PyTorch
 /// twin's weights files (see <see cref="ParityDump"/>); <c>--logits-check WEIGHTS BATCH</c> and
 /// <c>--same-weights A B</c> are NanoLlm's checks in <c>make scale-out-check</c> (see <see cref="ScaleOutCheck"/>);
-/// <c>--serve-load CONFIG --server DLL …</c> load-tests the server (see <see cref="ServeLoad"/>);
+/// <c>--serve-load CONFIG --server DLL …</c> load-tests the server (see <see cref="ServeLoad"/>) and <c>--decode WEIGHTS</c>
+/// measures generation in-process, one sequence and batched (see <see cref="DecodeThroughput"/>);
 /// any other arguments go to BenchmarkDotNet (e.g. <c>--filter *Bpe*</c>).
 /// </summary>
 public static class Program
@@ -40,6 +41,12 @@ public static class Program
                     [.. Option(options, "--clients", "1,4,16").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture))],
                     double.Parse(Option(options, "--seconds", "20"), CultureInfo.InvariantCulture),
                     int.Parse(Option(options, "--max-tokens", "128"), CultureInfo.InvariantCulture));
+            case ["--decode", var weights, .. var options]:
+                DecodeThroughput.Run(
+                    weights,
+                    int.Parse(Option(options, "--tokens", "256"), CultureInfo.InvariantCulture),
+                    int.Parse(Option(options, "--repeats", "3"), CultureInfo.InvariantCulture));
+                return 0;
             case ["--serve-load", ..]:
                 Console.Error.WriteLine("usage: NanoLlm.Bench --serve-load CONFIG --server SERVER_DLL [--clients 1,4,16] [--seconds 20] [--max-tokens 128]");
                 return 2;

@@ -7,15 +7,16 @@ public sealed partial class GptModel
 {
     /// <summary>
     /// Up to <paramref name="slots"/> sequences with a key/value cache each, whose new tokens run through the model as
-    /// one batch: the projections and the feed-forward network are matrix products over all rows (the weights are read
-    /// once a step, not once a sequence), attention runs row by row over each row's own cache.
+    /// one batch: the projections, the feed-forward network and the head are matrix products over all rows (the weights
+    /// are read once a step, not once a sequence), attention runs row by row over each row's own cache. The weights are
+    /// packed for the products once, here: a snapshot of the model as it is now, for inference.
     /// </summary>
     public IBatchedInference StartBatchedInference(int slots) => new BatchedInference(this, slots);
 
     /// <summary>
     /// Each slot keeps its context as <see cref="Inference"/> does (restarting from the last half of the window when
-    /// full). A row's numbers do not depend on the other rows: the matrix products compute every element of a row the
-    /// same way whatever the number of rows (<see cref="Gemm"/>), and everything else is row by row.
+    /// full). A row's numbers do not depend on the other rows: the products compute every element of a row the same
+    /// way whatever the number of rows (<see cref="MatMul.ForwardPacked"/>), and everything else is row by row.
     /// </summary>
     private sealed class BatchedInference : IBatchedInference
     {
@@ -25,6 +26,9 @@ public sealed partial class GptModel
         private readonly int[][] _tokens;
         private readonly int[] _counts;
         private readonly bool[] _inBatch;
+        private readonly (PackedMatrix Input, PackedMatrix Output)[] _attention;
+        private readonly (PackedMatrix Input, PackedMatrix Output)[] _feedForward;
+        private readonly PackedMatrix _head;
 
         // The rows of the batch being built: slot, position, token, and which logits output they fill (−1: none).
         private readonly int[] _rowSlots;
@@ -59,6 +63,9 @@ public sealed partial class GptModel
             _tokens = [.. Enumerable.Range(0, slots).Select(_ => new int[t])];
             _counts = new int[slots];
             _inBatch = new bool[slots];
+            _attention = [.. model._blocks.Select(b => b.Attention.PackProjections())];
+            _feedForward = [.. model._blocks.Select(b => b.FeedForward.PackProjections())];
+            _head = Linear.Pack(model._head);
             _rowSlots = new int[_maxRows];
             _rowPositions = new int[_maxRows];
             _rowTokens = new int[_maxRows];
@@ -151,13 +158,13 @@ public sealed partial class GptModel
                     _rowCaches[i] = _caches[_rowSlots[i]][l];
                     block.FirstNorm.ForwardOne(normalized.Slice(i * c, c), all.Slice(i * c, c));
                 }
-                block.Attention.ForwardRows(branch, normalized, n, _rowCaches.AsSpan(0, n), _rowPositions.AsSpan(0, n), _qkv, _headOutputs, _scores);
+                block.Attention.ForwardRows(branch, normalized, n, _attention[l], _rowCaches.AsSpan(0, n), _rowPositions.AsSpan(0, n), _qkv, _headOutputs, _scores);
                 ElementWise.Add(all, branch);
                 for (var i = 0; i < n; i++)
                 {
                     block.SecondNorm.ForwardOne(normalized.Slice(i * c, c), all.Slice(i * c, c));
                 }
-                block.FeedForward.ForwardRows(branch, normalized, n, _hidden);
+                block.FeedForward.ForwardRows(branch, normalized, n, _feedForward[l], _hidden);
                 ElementWise.Add(all, branch);
             }
 
@@ -172,7 +179,7 @@ public sealed partial class GptModel
             }
             if (wanted > 0)
             {
-                Linear.Forward(_logits, _gathered, model._head, null, wanted);
+                Linear.ForwardRows(_logits, _gathered, _head, null, wanted);
                 for (var j = 0; j < wanted; j++)
                 {
                     _logits.AsSpan(j * v, v).CopyTo(logits.Slice(_gatheredOutputs[j] * v, v));

@@ -4,23 +4,26 @@ namespace NanoLlm.Model.Layers;
 
 public sealed partial class CausalSelfAttention
 {
+    /// <summary>The two projections packed for <see cref="ForwardRows"/>.</summary>
+    internal (PackedMatrix Input, PackedMatrix Output) PackProjections() => (Linear.Pack(_qkvWeight), Linear.Pack(_projWeight));
+
     /// <summary>
     /// New positions of several sequences at once (batched decoding): row i's key and value join
     /// <paramref name="caches"/>[i] at <paramref name="positions"/>[i] and its query attends over that cache's positions
-    /// 0..positions[i]. The projections run as one matrix product over all rows; every row's result is the one it gets
-    /// alone. Rows of one sequence come in order of position and see each other's keys.
+    /// 0..positions[i]. The projections are matrix products over all rows (with the weights packed once, by
+    /// <see cref="PackProjections"/>); every row's result is the one it gets alone. Rows of one sequence come in order of position and see each other's keys.
     /// </summary>
     /// <param name="qkv">Scratch for <c>[rows, 3C]</c>.</param>
     /// <param name="headOutputs">Scratch for <c>[rows, C]</c>.</param>
     /// <param name="scores">Scratch for one row's scores: a cache's capacity.</param>
     // [q|k|v] = x·W_attnᵀ + b;  o_i = softmax(q_i·K_iᵀ/√D)·V_i per head;  y = O·W_projᵀ + b_proj
-    public void ForwardRows(
-        Span<float> y, ReadOnlySpan<float> x, int rows, ReadOnlySpan<KeyValueCache> caches, ReadOnlySpan<int> positions,
-        Span<float> qkv, Span<float> headOutputs, Span<float> scores)
+    internal void ForwardRows(
+        Span<float> y, ReadOnlySpan<float> x, int rows, (PackedMatrix Input, PackedMatrix Output) packed, ReadOnlySpan<KeyValueCache> caches,
+        ReadOnlySpan<int> positions, Span<float> qkv, Span<float> headOutputs, Span<float> scores)
     {
         var (c, d) = (_channels, _headSize);
         qkv = qkv[..(rows * 3 * c)];
-        Linear.Forward(qkv, x, _qkvWeight, _qkvBias, rows);
+        Linear.ForwardRows(qkv, x, packed.Input, _qkvBias, rows);
         for (var i = 0; i < rows; i++)
         {
             var row = qkv.Slice(i * 3 * c, 3 * c);
@@ -49,6 +52,6 @@ public sealed partial class CausalSelfAttention
                 }
             }
         }
-        Linear.Forward(y, headOutputs, _projWeight, _projBias, rows);
+        Linear.ForwardRows(y, headOutputs, packed.Output, _projBias, rows);
     }
 }
