@@ -1,4 +1,4 @@
-# NanoLlm: build, test, lint, train, chat, tokenize, import, export, bench, data, shakespeare, parity. Run from the repository root.
+# NanoLlm: build, test, lint, train, chat, tokenize, import, export, serve, tool, bench, data, shakespeare, parity. Run from the repository root.
 # The system Python, where Debian's python3-torch lives (another python3 may come first on PATH).
 PYTHON        ?= /usr/bin/python3
 DOTNET        ?= dotnet
@@ -19,9 +19,11 @@ BIN_CHAT  = src/NanoLlm.Chat/bin/$(CONFIGURATION)/net10.0/NanoLlm.Chat.dll
 BIN_TOKENIZE = src/NanoLlm.Tokenize/bin/$(CONFIGURATION)/net10.0/NanoLlm.Tokenize.dll
 BIN_CONVERT = src/NanoLlm.Convert/bin/$(CONFIGURATION)/net10.0/NanoLlm.Convert.dll
 BIN_BENCH = bench/NanoLlm.Bench/bin/$(CONFIGURATION)/net10.0/NanoLlm.Bench.dll
+BIN_SERVER = src/NanoLlm.Server/bin/$(CONFIGURATION)/net10.0/NanoLlm.Server.dll
+PACKAGES  = bin/packages
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity bench-gpt2 fuzz
+.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity bench-gpt2 fuzz serve pack tool bench-serve
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -110,6 +112,26 @@ gpt2-parity:
 bench-gpt2:
 	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
 	$(DOTNET) $(BIN_BENCH) --gpt2-generation
+# The weights over OpenAI's HTTP API on 127.0.0.1 ([server] in the run file); PORT= overrides its port, 0 picks a
+# free one. It prints the address it listens on; Ctrl-C stops it.
+PORT ?=
+serve:
+	@$(BUILD) src/NanoLlm.Server >/dev/null || $(BUILD) src/NanoLlm.Server
+	$(DOTNET) $(BIN_SERVER) $(CONFIG) $(if $(PORT),--set server.port=$(PORT)) $(ARGS)
+
+# NuGet packages of the library, NanoLlm.Extensions.AI and the nanollm tool, in $(PACKAGES).
+pack:
+	$(DOTNET) pack src/NanoLlm -c $(CONFIGURATION) -o $(PACKAGES) --nologo
+	$(DOTNET) pack src/NanoLlm.Extensions.AI -c $(CONFIGURATION) -o $(PACKAGES) --nologo
+	$(DOTNET) pack src/NanoLlm.Tool -c $(CONFIGURATION) -o $(PACKAGES) --nologo
+
+# The nanollm tool, packed and installed (global) from $(PACKAGES). The install restores into a package cache of its
+# own, so a reinstall of the same version takes the new package, not one cached before.
+tool:
+	$(DOTNET) pack src/NanoLlm.Tool -c $(CONFIGURATION) -o $(PACKAGES) --nologo
+	-@$(DOTNET) tool uninstall --global NanoLlm.Tool >/dev/null 2>&1
+	rm -rf $(PACKAGES)/restore
+	NUGET_PACKAGES=$(abspath $(PACKAGES))/restore $(DOTNET) tool install --global --add-source $(PACKAGES) NanoLlm.Tool
 
 # BENCH picks one group: BenchmarkDotNet arguments (BENCH='--filter *Bpe*') or the kernel table (BENCH='--kernels matmul',
 # '--kernels rows'). Without it: every BenchmarkDotNet benchmark, then the kernel table, which ends with the
@@ -132,6 +154,18 @@ bench-kernels:
 # Where one training step of the baby GPT spends its time, layer by layer.
 bench-step:
 	$(BENCH_RUN) --step
+
+# The server under load (loopback only, bounded in time): SERVE_CLIENTS concurrent streaming clients, each level for
+# SERVE_SECONDS, on the weights of SERVE_CONFIG (train them first); p50/p99 time to first token, aggregate tokens/s,
+# failures and the server's peak RSS, and each level's tokens/s over one client's.
+SERVE_CONFIG  ?= configs/shakespeare-baby.toml
+SERVE_CLIENTS ?= 1,4,16
+SERVE_SECONDS ?= 20
+SERVE_TOKENS  ?= 128
+bench-serve:
+	@$(BUILD) src/NanoLlm.Server >/dev/null || $(BUILD) src/NanoLlm.Server
+	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
+	$(DOTNET) $(BIN_BENCH) --serve-load $(SERVE_CONFIG) --server $(BIN_SERVER) --clients $(SERVE_CLIENTS) --seconds $(SERVE_SECONDS) --max-tokens $(SERVE_TOKENS)
 
 # The MatMul reference for bench-kernels (Debian's OpenMP build of OpenBLAS); the library never uses it.
 bench-openblas:

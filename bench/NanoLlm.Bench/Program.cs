@@ -1,3 +1,4 @@
+using System.Globalization;
 using BenchmarkDotNet.Running;
 using NanoLlm.Storage;
 
@@ -10,6 +11,8 @@ namespace NanoLlm.Bench;
 /// <c>--parity DIR</c> writes NanoLlm's side of <c>make parity</c> and <c>--parity-check DIR</c> reads back the PyTorch
 /// twin's weights files (see <see cref="ParityDump"/>); <c>--logits-check WEIGHTS BATCH</c> and
 /// <c>--same-weights A B</c> are NanoLlm's checks in <c>make scale-out-check</c> (see <see cref="ScaleOutCheck"/>);
+/// <c>--serve-load CONFIG --server DLL …</c> load-tests the server (see <see cref="ServeLoad"/>) and <c>--decode WEIGHTS</c>
+/// measures generation in-process, one sequence and batched (see <see cref="DecodeThroughput"/>);
 /// any other arguments go to BenchmarkDotNet (e.g. <c>--filter *Bpe*</c>).
 /// </summary>
 public static class Program
@@ -36,6 +39,21 @@ public static class Program
                 return Check(() => ScaleOutCheck.Logits(weights, batch));
             case ["--same-weights", var original, var roundTrip]:
                 return Check(() => ScaleOutCheck.SameWeights(original, roundTrip));
+            case ["--serve-load", var config, "--server", var serverDll, .. var options]:
+                return ServeLoad.Run(
+                    config, serverDll,
+                    [.. Option(options, "--clients", "1,4,16").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture))],
+                    double.Parse(Option(options, "--seconds", "20"), CultureInfo.InvariantCulture),
+                    int.Parse(Option(options, "--max-tokens", "128"), CultureInfo.InvariantCulture));
+            case ["--decode", var weights, .. var options]:
+                DecodeThroughput.Run(
+                    weights,
+                    int.Parse(Option(options, "--tokens", "256"), CultureInfo.InvariantCulture),
+                    int.Parse(Option(options, "--repeats", "3"), CultureInfo.InvariantCulture));
+                return 0;
+            case ["--serve-load", ..]:
+                Console.Error.WriteLine("usage: NanoLlm.Bench --serve-load CONFIG --server SERVER_DLL [--clients 1,4,16] [--seconds 20] [--max-tokens 128]");
+                return 2;
             case ["--logits-check", ..]:
                 Console.Error.WriteLine("usage: NanoLlm.Bench --logits-check WEIGHTS BATCH");
                 return 2;
@@ -49,6 +67,12 @@ public static class Program
                 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
                 return 0;
         }
+    }
+
+    private static string Option(string[] options, string name, string defaultValue)
+    {
+        var at = Array.IndexOf(options, name);
+        return at >= 0 && at + 1 < options.Length ? options[at + 1] : defaultValue;
     }
 
     // 0 when the check held, 1 when it did not, 2 when a file could not be read.

@@ -15,11 +15,17 @@ public static class ProgramRunner
     public static Result Chat(string workingDirectory, params string[] args) => Run("NanoLlm.Chat", workingDirectory, args);
 
     public static Result Convert(string workingDirectory, params string[] args) => Run("NanoLlm.Convert", workingDirectory, args);
+    public static Result Serve(string workingDirectory, params string[] args) => Run("NanoLlm.Server", workingDirectory, args);
 
     /// <summary>Starts the train program without waiting, for tests that signal it while it runs.</summary>
-    public static Process StartTrain(string workingDirectory, params string[] args)
+    public static Process StartTrain(string workingDirectory, params string[] args) => Start("NanoLlm.Train", workingDirectory, args);
+
+    /// <summary>Starts the server without waiting; it runs until killed.</summary>
+    public static Process StartServer(string workingDirectory, params string[] args) => Start("NanoLlm.Server", workingDirectory, args);
+
+    private static Process Start(string program, string workingDirectory, string[] args)
     {
-        var process = Process.Start(StartInfo("NanoLlm.Train", workingDirectory, args))!;
+        var process = Process.Start(StartInfo(program, workingDirectory, args))!;
         process.StandardInput.Close();
         return process;
     }

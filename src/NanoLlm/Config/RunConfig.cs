@@ -15,6 +15,9 @@ public sealed record RunConfig(
 {
     /// <summary>The <c>[tokenizer]</c> section (for run files without one: what <c>vocab_size</c> implies).</summary>
     public TokenizerSettings Tokenizer { get; init; } = TokenizerSettings.Bytes;
+
+    /// <summary>The <c>[server]</c> section: how <c>serve</c> listens and what it allows a request.</summary>
+    public ServerSettings Server { get; init; } = new();
 }
 
 /// <summary>
@@ -133,3 +136,21 @@ public sealed record SamplingSettings(
     public const int TopKLimit = ModelSettings.MaxVocabSize;
     public const double RepetitionPenaltyLimit = 100;
 }
+
+/// <summary>
+/// How the OpenAI-compatible server listens and what it allows one request; the defaults are the ones a run file gets
+/// for keys it leaves out.
+/// </summary>
+/// <param name="Host">The address to bind. Anything but a loopback address needs an API key (NANOLLM_API_KEY).</param>
+/// <param name="Port">The TCP port; 0 picks a free one.</param>
+/// <param name="MaxTokens">The most tokens one request may ask for (<c>max_tokens</c>); more is refused with a 400.</param>
+/// <param name="MaxBatch">The most sequences decoded together; later requests wait for a free place.</param>
+/// <param name="TimeoutSeconds">A request still generating after this long is stopped.</param>
+/// <param name="MaxBodyBytes">The largest request body accepted.</param>
+public sealed record ServerSettings(
+    string Host = "127.0.0.1",
+    int Port = 8000,
+    int MaxTokens = 2048,
+    int MaxBatch = 16,
+    double TimeoutSeconds = 120,
+    int MaxBodyBytes = 1 << 20);

@@ -11,7 +11,7 @@ namespace NanoLlm.Config;
 /// </summary>
 public static partial class RunConfigLoader
 {
-    private static readonly string[] Sections = ["model", "training", "weights", "sampling", "tokenizer"];
+    private static readonly string[] Sections = ["model", "training", "weights", "sampling", "tokenizer", "server"];
 
     public static RunConfig Load(string path, IReadOnlyList<string>? overrides = null) => Parse(ReadText(path), path, overrides);
 
@@ -53,9 +53,14 @@ public static partial class RunConfigLoader
         var samplingSettings = ReadSampling(sampling);
         sampling.RejectUnknownKeys();
 
+        var server = Section(sections, path, "server");
+        var serverSettings = ReadServer(server);
+        server.RejectUnknownKeys();
+
         return new RunConfig(path, new ModelSettings(modelName, vocabSize, model) { VocabSizeGiven = vocabSizeGiven }, trainingSettings, weightsSettings, samplingSettings)
         {
             Tokenizer = tokenizerSettings,
+            Server = serverSettings,
         };
     }
 
@@ -155,6 +160,18 @@ public static partial class RunConfigLoader
             Seed: sampling.GetInt("seed", defaults.Seed, 0, int.MaxValue));
     }
 
+    private static ServerSettings ReadServer(SettingsSection server)
+    {
+        var defaults = new ServerSettings();
+        return new ServerSettings(
+            Host: server.GetString("host", defaults.Host),
+            Port: server.GetInt("port", defaults.Port, 0, 65_535),
+            MaxTokens: server.GetInt("max_tokens", defaults.MaxTokens, 1, SamplingSettings.MaxNewTokensLimit),
+            MaxBatch: server.GetInt("max_batch", defaults.MaxBatch, 1, 1024),
+            TimeoutSeconds: server.GetDouble("timeout_seconds", defaults.TimeoutSeconds, 0, 86_400, minExclusive: true),
+            MaxBodyBytes: server.GetInt("max_body_bytes", defaults.MaxBodyBytes, 1024, 1 << 30));
+    }
+
     private static SettingsSection Section(Dictionary<string, (string Origin, Dictionary<string, SettingValue> Values)> sections, string path, string name)
     {
         var (origin, values) = sections.TryGetValue(name, out var found) ? found : ($"{path}", new Dictionary<string, SettingValue>());
@@ -188,7 +205,7 @@ public static partial class RunConfigLoader
         {
             var stray = document.KeyValues.GetChild(0)!;
             throw new ConfigException(
-                $"{path}:{stray.Span.Start.Line + 1}: key {KeyName(stray.Key!)} is outside any section: put it under [model], [training], [weights] or [sampling]");
+                $"{path}:{stray.Span.Start.Line + 1}: key {KeyName(stray.Key!)} is outside any section: put it under [model], [training], [weights], [sampling] or [server]");
         }
 
         var sections = new Dictionary<string, (string, Dictionary<string, SettingValue>)>(StringComparer.Ordinal);

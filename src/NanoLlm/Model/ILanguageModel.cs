@@ -40,6 +40,12 @@ public interface ILanguageModel
 
     /// <summary>A generation session: feed tokens one at a time, read the next token's logits after each.</summary>
     IInference StartInference();
+
+    /// <summary>
+    /// Inference for up to <paramref name="slots"/> sequences decoded together. A model without a batched path of its
+    /// own feeds them one at a time through <see cref="StartInference"/>.
+    /// </summary>
+    IBatchedInference StartBatchedInference(int slots) => new SequentialBatchedInference(this, slots);
 }
 
 /// <summary>Incremental inference: each <see cref="Feed"/> costs one position's work where the model allows it.</summary>

@@ -58,6 +58,49 @@ public static unsafe class MatMul
         }
     }
 
+    /// <summary>W[N,K] packed once for <see cref="ForwardPacked"/>: weights that many products reuse (inference).</summary>
+    internal static PackedMatrix PackWeights(ReadOnlySpan<float> w, int k, int n)
+    {
+        CheckSizes(1, k, n);
+        CheckLength(w, (long)n * k, nameof(w));
+        fixed (float* wp = w)
+        {
+            return Gemm.PackB(wp, rowStride: 1, columnStride: k, k, n, KernelSettings.VectorWidth);
+        }
+    }
+
+    // Y[M,N] = X[M,K]·W[N,K]ᵀ + b[N] with W packed by PackWeights, on the calling thread; every element is the one
+    // Forward computes, whatever M, so a row's result does not depend on the rows beside it
+    internal static void ForwardPacked(Span<float> y, ReadOnlySpan<float> x, PackedMatrix w, ReadOnlySpan<float> bias, int m)
+    {
+        var (k, n) = (w.K, w.N);
+        CheckSizes(m, k, n);
+        CheckLength(y, (long)m * n, nameof(y));
+        CheckLength(x, (long)m * k, nameof(x));
+        if (!bias.IsEmpty)
+        {
+            CheckLength(bias, n, nameof(bias));
+        }
+        fixed (float* yp = y, xp = x, bp = bias)
+        {
+            var operands = new GemmOperands
+            {
+                A = xp,
+                ARowStride = k,
+                AColumnStride = 1,
+                C = yp,
+                CRowStride = n,
+                Bias = bias.IsEmpty ? null : bp,
+                M = m,
+                K = k,
+                N = n,
+                Alpha = 1f,
+                Accumulate = false,
+            };
+            Gemm.MultiplyPacked(operands, w);
+        }
+    }
+
     // dX[M,K] += dY[M,N]·W[N,K]
     public static void BackwardInput(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, int m, int k, int n)
     {

@@ -141,7 +141,7 @@ public sealed class RunConfigLoaderTests : IDisposable
     {
         var message = LoadError(BigramRun + "\n[trainig]\nsteps = 3\n");
 
-        Assert.Contains(":12: unknown section [trainig]: the sections are [model], [training], [weights], [sampling]", message);
+        Assert.Contains(":12: unknown section [trainig]: the sections are [model], [training], [weights], [sampling], [server]", message);
     }
 
     [Fact]
@@ -280,6 +280,38 @@ public sealed class RunConfigLoaderTests : IDisposable
 
     private static string WithTokenizer(int vocabSize, string lines) =>
         BigramRun.Replace("vocab_size = 256", $"vocab_size = {vocabSize}", StringComparison.Ordinal) + "\n[tokenizer]\n" + lines + "\n";
+
+    public void Server_keys_left_out_take_their_defaults_on_localhost()
+    {
+        var config = LoadText(BigramRun);
+
+        Assert.Equal(new ServerSettings(Host: "127.0.0.1", Port: 8000, MaxTokens: 2048, MaxBatch: 16, TimeoutSeconds: 120, MaxBodyBytes: 1 << 20), config.Server);
+    }
+
+    [Fact]
+    public void Every_server_key_is_read_and_set_overrides_them()
+    {
+        var config = LoadText(BigramRun + """
+
+            [server]
+            host = "0.0.0.0"
+            port = 9000
+            max_tokens = 64
+            max_batch = 4
+            timeout_seconds = 2.5
+            max_body_bytes = 4096
+            """, "server.port=0");
+
+        Assert.Equal(new ServerSettings(Host: "0.0.0.0", Port: 0, MaxTokens: 64, MaxBatch: 4, TimeoutSeconds: 2.5, MaxBodyBytes: 4096), config.Server);
+    }
+
+    [Fact]
+    public void A_server_value_out_of_range_names_the_file_line_and_key()
+    {
+        var message = LoadError(BigramRun + "\n\n[server]\nport = 70000\n");
+
+        Assert.Equal($"{_folder.File("run.toml")}:14: [server] port: 70000 is out of range: use a whole number from 0 to 65535", message);
+    }
 
     [Theory]
     [InlineData("configs/bigram.toml")]

@@ -121,6 +121,88 @@ public sealed class GptModelTests
         AssertClose(model.Logits[^vocabSize..], cached, "last position");
     }
 
+    // Three sequences fed in steps of mixed rows: a prompt of several rows, single tokens, and past the context.
+    private static readonly (int Slot, int[] Tokens)[][] Steps =
+    [
+        [(0, [1, 5, 2])],
+        [(0, [8]), (1, [4, 4, 7, 1])],
+        [(1, [3]), (0, [3]), (2, [9])],
+        [(2, [1, 2, 3, 4, 5, 6, 7]), (0, [9]), (1, [2])],
+        [(0, [4]), (1, [6]), (2, [0])],
+        [(1, [5, 1, 2, 3]), (0, [7])],
+    ];
+
+    private static List<(int Slot, float[] Logits)> RunBatched(IBatchedInference inference, IEnumerable<(int Slot, int[] Tokens)[]> steps, int vocabSize)
+    {
+        var results = new List<(int, float[])>();
+        foreach (var step in steps)
+        {
+            var rows = step.SelectMany(s => s.Tokens.Select((token, i) => new BatchRow(s.Slot, token, i == s.Tokens.Length - 1))).ToArray();
+            var logits = new float[step.Length * vocabSize];
+            inference.Forward(rows, logits);
+            results.AddRange(step.Select((s, k) => (s.Slot, logits.AsSpan(k * vocabSize, vocabSize).ToArray())));
+        }
+        return results;
+    }
+
+    [Fact]
+    public void Batched_inference_gives_each_sequence_the_logits_of_its_own_cached_generation()
+    {
+        const int vocabSize = 11, contextLength = 6;
+        var model = Create(vocabSize, contextLength, embeddingSize: 16);
+        var alone = Enumerable.Range(0, 3).Select(_ => model.StartInference()).ToArray();
+
+        var batched = RunBatched(model.StartBatchedInference(3), Steps, vocabSize);
+
+        var expected = Steps.SelectMany(step => step.Select(s =>
+        {
+            var logits = Array.Empty<float>();
+            foreach (var token in s.Tokens)
+            {
+                logits = alone[s.Slot].Feed(token).ToArray();
+            }
+            return logits;
+        })).ToArray();
+        Assert.Equal(expected.Length, batched.Count);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            AssertClose(expected[i], batched[i].Logits, $"result {i} (slot {batched[i].Slot})");
+        }
+    }
+
+    [Fact]
+    public void A_sequence_gets_bit_identical_logits_whoever_shares_the_batch()
+    {
+        const int vocabSize = 11, contextLength = 6;
+        var model = Create(vocabSize, contextLength, embeddingSize: 16);
+        var shared = RunBatched(model.StartBatchedInference(3), Steps, vocabSize);
+
+        foreach (var slot in new[] { 0, 1, 2 })
+        {
+            var steps = Steps.Select(step => step.Where(s => s.Slot == slot).Select(s => (0, s.Tokens)).ToArray()).Where(step => step.Length > 0);
+            var alone = RunBatched(model.StartBatchedInference(1), steps, vocabSize);
+
+            Assert.Equal(alone.Select(r => r.Logits), shared.Where(r => r.Slot == slot).Select(r => r.Logits));
+        }
+    }
+
+    [Fact]
+    public void A_reset_slot_starts_a_new_sequence()
+    {
+        const int vocabSize = 11;
+        var model = Create(vocabSize, embeddingSize: 16);
+        var inference = model.StartBatchedInference(1);
+        var first = new float[vocabSize];
+        var second = new float[vocabSize];
+
+        inference.Forward([new(0, 3, false), new(0, 7, true)], first);
+        inference.Forward([new(0, 1, true)], second);
+        inference.Reset(0);
+        inference.Forward([new(0, 3, false), new(0, 7, true)], second);
+
+        Assert.Equal(first, second);
+    }
+
     [Fact]
     public void A_training_step_allocates_nothing_once_warmed_up()
     {

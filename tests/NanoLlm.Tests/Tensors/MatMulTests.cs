@@ -40,6 +40,31 @@ public sealed class MatMulTests
 
     [Theory]
     [MemberData(nameof(OddShapesAllWidths))]
+    public void ForwardPacked_gives_the_bits_of_Forward_for_every_row_alone_or_together(int width, int m, int k, int n)
+    {
+        var x = RandomArray(m * k, 1);
+        var w = RandomArray(n * k, 2);
+        var bias = RandomArray(n, 3);
+        var expected = new float[m * n];
+        var together = new float[m * n];
+        var alone = new float[m * n];
+        With(width, 2, () =>
+        {
+            MatMul.Forward(expected, x, w, bias, m, k, n);
+            var packed = MatMul.PackWeights(w, k, n);
+            MatMul.ForwardPacked(together, x, packed, bias, m);
+            for (var i = 0; i < m; i++)
+            {
+                MatMul.ForwardPacked(alone.AsSpan(i * n, n), x.AsSpan(i * k, k), packed, bias, 1);
+            }
+        });
+
+        Assert.Equal(expected, together);
+        Assert.Equal(expected, alone);
+    }
+
+    [Theory]
+    [MemberData(nameof(OddShapesAllWidths))]
     public void Forward_without_bias_matches_naive(int width, int m, int k, int n)
     {
         var x = RandomArray(m * k, 5);

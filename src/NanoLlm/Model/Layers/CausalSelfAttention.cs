@@ -8,7 +8,7 @@ namespace NanoLlm.Model.Layers;
 /// up to its own, never the future; the heads' outputs, side by side, go through <c>{prefix}.c_proj</c> [C, C].
 /// One head is H = 1: the same code.
 /// </summary>
-public sealed class CausalSelfAttention
+public sealed partial class CausalSelfAttention
 {
     private readonly Parameter _qkvWeight;
     private readonly Parameter _qkvBias;

@@ -82,4 +82,24 @@ public sealed class FeedForward
         Gelu.Forward(hiddenScratch[.._hidden], hiddenScratch[.._hidden]);
         Linear.ForwardRow(y, hiddenScratch, _projWeight, _projBias);
     }
+
+    /// <summary>The two projections packed for <see cref="ForwardRows"/>.</summary>
+    internal (PackedMatrix Input, PackedMatrix Output) PackProjections() => (Linear.Pack(_fcWeight), Linear.Pack(_projWeight));
+
+    /// <summary>
+    /// Rows of several sequences at inference, as matrix products over all rows with the weights packed by
+    /// <see cref="PackProjections"/>; a row's result does not depend on the other rows. In the caller's scratch.
+    /// </summary>
+    /// <param name="hidden">Scratch for <c>[rows, H]</c>.</param>
+    internal void ForwardRows(Span<float> y, ReadOnlySpan<float> x, int rows, (PackedMatrix Input, PackedMatrix Output) packed, Span<float> hidden)
+    {
+        hidden = hidden[..(rows * _hidden)];
+        Linear.ForwardRows(hidden, x, packed.Input, _fcBias, rows);
+        // Row by row, as ForwardOne: a vector kernel's tail may round differently from its body.
+        for (var i = 0; i < rows; i++)
+        {
+            Gelu.Forward(hidden.Slice(i * _hidden, _hidden), hidden.Slice(i * _hidden, _hidden));
+        }
+        Linear.ForwardRows(y, hidden, packed.Output, _projBias, rows);
+    }
 }

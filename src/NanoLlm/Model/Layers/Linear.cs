@@ -20,6 +20,14 @@ public static class Linear
         MatVec.Forward(y, x, weight.Values, bias is null ? [] : bias.Values, outputs, inputs);
     }
 
+    /// <summary>The weight packed once for <see cref="ForwardRows"/> (a snapshot: for inference, not training).</summary>
+    internal static PackedMatrix Pack(Parameter weight) => MatMul.PackWeights(weight.Values, weight.Shape[1], weight.Shape[0]);
+
+    // y[M,N] = x[M,K]·Wᵀ + b over the rows of a decoding step, with W packed by Pack: a row's result is the same alone or
+    // among others (MatMul.ForwardPacked)
+    internal static void ForwardRows(Span<float> y, ReadOnlySpan<float> x, PackedMatrix weight, Parameter? bias, int rows) =>
+        MatMul.ForwardPacked(y, x, weight, bias is null ? [] : bias.Values, rows);
+
     // dW += dyᵀ·x;  db += Σ_rows dy;  dx += dy·W (skipped when dx is empty: the layer's input needs no gradient)
     public static void Backward(Span<float> dx, Parameter weight, Parameter? bias, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int rows)
     {
