@@ -17,6 +17,8 @@ public static class FuzzTargets
         new("checkpoint", CheckpointFile, Seeds.Checkpoints, typeof(WeightsFileException), typeof(ConfigException)),
         new("run-file", RunFile, Seeds.RunFiles, typeof(ConfigException)),
         new("tokenizer", TokenizerMetadata, Seeds.TokenizerMetadata, typeof(FormatException)),
+        new("tiktoken", TiktokenFile, Seeds.TiktokenFiles, typeof(FormatException)),
+        new("hf-vocab", HuggingFaceFiles, Seeds.HuggingFaceFiles, typeof(FormatException)),
         new("slash-command", SlashCommandLine, Seeds.SlashCommands),
         new("decode", DecodeIds, Seeds.TokenIds),
     ];
@@ -56,8 +58,36 @@ public static class FuzzTargets
 
     private static void TokenizerMetadata(byte[] input)
     {
-        var tokenizer = Bpe.FromMetadata(Encoding.UTF8.GetString(input));
+        var tokenizer = Tokenizer.FromMetadata(Encoding.UTF8.GetString(input));
         _ = tokenizer.Decode([tokenizer.VocabSize - 1]);
+    }
+
+    // A ranks file that reads must also encode: every rank's spelling is a token of its own.
+    private static void TiktokenFile(byte[] input)
+    {
+        var ranks = TiktokenRanks.Read(new MemoryStream(input, writable: false), "input.tiktoken");
+        var tokenizer = Tokenizer.FromRanks(SplitPattern.Gpt2, ranks, null, []);
+        _ = tokenizer.Decode(tokenizer.Encode("ab ab"));
+    }
+
+    // vocab.json, a NUL, merges.txt: written to a temporary folder, since the reader takes paths.
+    private static void HuggingFaceFiles(byte[] input)
+    {
+        var split = Array.IndexOf(input, (byte)0);
+        var folder = Directory.CreateTempSubdirectory("nanollm-fuzz-");
+        try
+        {
+            var vocab = Path.Combine(folder.FullName, "vocab.json");
+            var merges = Path.Combine(folder.FullName, "merges.txt");
+            File.WriteAllBytes(vocab, split < 0 ? input : input[..split]);
+            File.WriteAllBytes(merges, split < 0 ? [] : input[(split + 1)..]);
+            var tokenizer = Tokenizer.FromHuggingFaceFiles(vocab, merges);
+            _ = tokenizer.Decode(tokenizer.Encode("ab ab"));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
     }
 
     // Never throws: every line is a command, or a refusal with its reason.

@@ -14,11 +14,11 @@ namespace NanoLlm.Fuzz;
 public static class Seeds
 {
     private static readonly Lazy<string> RepositoryRoot = new(FindRepositoryRoot);
-    private static readonly Lazy<Bpe> TrainedTokenizer = new(() => Bpe.Train(File.ReadAllBytes(Path.Combine(RepositoryRoot.Value, "configs", "corpus.txt")), 300));
+    private static readonly Lazy<Tokenizer> TrainedTokenizer = new(() => Tokenizer.Train(File.ReadAllBytes(Path.Combine(RepositoryRoot.Value, "configs", "corpus.txt")), 300, SplitPattern.Gpt2, [Tokenizer.EndOfTextSpelling]));
     private static readonly Lazy<RunConfig> CheckpointConfig = new(() => RunConfigLoader.Parse(CheckpointRunFile, "checkpoint-seed.toml"));
 
-    /// <summary>A tokenizer with merges, trained on the shipped corpus.</summary>
-    public static Bpe Tokenizer => TrainedTokenizer.Value;
+    /// <summary>A tokenizer with merges inside GPT-2's pieces and an end-of-text token, trained on the shipped corpus.</summary>
+    public static Tokenizer Tokenizer => TrainedTokenizer.Value;
 
     /// <summary>The run file the checkpoint seeds were written by, and that the checkpoint target resumes.</summary>
     public static RunConfig CheckpointRunConfig => CheckpointConfig.Value;
@@ -53,7 +53,7 @@ public static class Seeds
     {
         foreach (var (name, modelName, hyperparameters) in TinyModels)
         {
-            foreach (var (tokenizerName, tokenizer) in new[] { ("bytes", Bpe.ByteLevel), ("bpe", Tokenizer) })
+            foreach (var (tokenizerName, tokenizer) in new[] { ("bytes", Tokenizer.ByteLevel), ("bpe", Tokenizer) })
             {
                 var model = ModelRegistry.Create(modelName, tokenizer.VocabSize, SettingsSection.FromJson("model", "seed", hyperparameters));
                 model.Initialize(new Random(1));
@@ -87,9 +87,24 @@ public static class Seeds
 
     public static IEnumerable<(string Name, byte[] Bytes)> TokenizerMetadata()
     {
-        yield return ("bytes.json", Encoding.UTF8.GetBytes(Bpe.ByteLevel.ToMetadata()));
+        yield return ("bytes.json", Encoding.UTF8.GetBytes(Tokenizer.ByteLevel.ToMetadata()));
         yield return ("bpe-300.json", Encoding.UTF8.GetBytes(Tokenizer.ToMetadata()));
+        yield return ("gpt2.json", Encoding.UTF8.GetBytes(Tokenizer.Pretrained("gpt2").ToMetadata()));
         yield return ("nested.json", Encoding.UTF8.GetBytes("""{"type":"byte_bpe","merges":[[97,98],[256,99],[257,257]]}"""));
+    }
+
+    /// <summary>tiktoken ranks files: the first lines of GPT-2's and a small one with a long token.</summary>
+    public static IEnumerable<(string Name, byte[] Bytes)> TiktokenFiles()
+    {
+        var gpt2 = TiktokenRanks.Write(Tokenizer.Pretrained("gpt2").Ranks!).Split('\n');
+        yield return ("gpt2-head.tiktoken", Encoding.UTF8.GetBytes(string.Join('\n', gpt2.Take(400)) + "\n"));
+        yield return ("small.tiktoken", Encoding.UTF8.GetBytes("YQ== 0\nYg== 1\nYWI= 2\nYWJhYmFiYWI= 3\n"));
+    }
+
+    /// <summary>Hugging Face vocab.json and merges.txt, joined by a NUL as the hf-vocab target reads them.</summary>
+    public static IEnumerable<(string Name, byte[] Bytes)> HuggingFaceFiles()
+    {
+        yield return ("tiny.hf", Encoding.UTF8.GetBytes("""{"a": 0, "b": 1, "ab": 2, "Ġ": 3, "Ġab": 4, "<|endoftext|>": 5}""" + "\0#version: 0.2\na b\nĠ ab\n"));
     }
 
     public static IEnumerable<(string Name, byte[] Bytes)> SlashCommands() =>

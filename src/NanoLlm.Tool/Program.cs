@@ -8,13 +8,13 @@ public static class Program
 {
     private const string Usage = "nanollm train|chat|serve|tokenize CONFIG [options] (a verb alone prints its own usage)";
 
-    // One entry a verb: the program's entry point. tokenize is this tool's own until a tokenizer program exists.
+    // One entry a verb: the program's entry point.
     private static readonly Dictionary<string, Func<string[], int>> Verbs = new(StringComparer.Ordinal)
     {
         ["train"] = Train.Program.Main,
         ["chat"] = Chat.Program.Main,
         ["serve"] = args => Server.Program.Main(args).GetAwaiter().GetResult(),
-        ["tokenize"] = TokenizeCommand.Run,
+        ["tokenize"] = Tokenize.Program.Main,
     };
 
     public static int Main(string[] args)

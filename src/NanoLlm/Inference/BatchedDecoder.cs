@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using NanoLlm.Config;
 using NanoLlm.Model;
 using NanoLlm.Sampling;
+using NanoLlm.Tokenization;
 using NanoLlm.Training;
 
 namespace NanoLlm.Inference;
@@ -73,7 +74,7 @@ public sealed class BatchedDecoder : IDisposable
     public Generation Start(string prompt, SamplingSettings settings, IReadOnlyList<string>? stop = null, CancellationToken cancellation = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var tokens = _cortex.Tokenizer.Encode(prompt.Length == 0 ? ChatPrompt.TurnSeparator : prompt);
+        var tokens = _cortex.Tokenizer.Encode(prompt.Length == 0 ? ChatPrompt.TurnSeparator : prompt, SpecialTokenHandling.AsText);
         var sampler = new Sampler(settings, _vocabSize, _contextLength);
         foreach (var token in tokens)
         {
@@ -100,7 +101,7 @@ public sealed class BatchedDecoder : IDisposable
 
     // Feeding n tokens to a context of T that restarts from its last T/2 tokens when full leaves the last `count` of
     // them in the cache: feeding only those gives the same cache at a fraction of the work for a long prompt.
-    private int[] ContextTail(ReadOnlySpan<ushort> tokens)
+    private int[] ContextTail(ReadOnlySpan<int> tokens)
     {
         var count = 0;
         for (var i = 0; i < tokens.Length; i++)

@@ -11,10 +11,10 @@ namespace NanoLlm.Inference;
 public sealed class Generation
 {
     private readonly BatchedDecoder.Sequence _sequence;
-    private readonly Bpe _tokenizer;
+    private readonly Tokenizer _tokenizer;
     private readonly IReadOnlyList<string> _stop;
 
-    internal Generation(BatchedDecoder.Sequence sequence, Bpe tokenizer, int promptTokens, IReadOnlyList<string> stop)
+    internal Generation(BatchedDecoder.Sequence sequence, Tokenizer tokenizer, int promptTokens, IReadOnlyList<string> stop)
     {
         _sequence = sequence;
         _tokenizer = tokenizer;

@@ -281,6 +281,7 @@ public sealed class RunConfigLoaderTests : IDisposable
     private static string WithTokenizer(int vocabSize, string lines) =>
         BigramRun.Replace("vocab_size = 256", $"vocab_size = {vocabSize}", StringComparison.Ordinal) + "\n[tokenizer]\n" + lines + "\n";
 
+    [Fact]
     public void Server_keys_left_out_take_their_defaults_on_localhost()
     {
         var config = LoadText(BigramRun);

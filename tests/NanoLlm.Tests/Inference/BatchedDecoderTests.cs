@@ -25,7 +25,7 @@ public sealed class BatchedDecoderTests
         var random = new Random(7);
         model.Initialize(random);
         Initialization.Normal(model.Parameters.Values, 0.2, random);
-        return new Cortex(model, Bpe.ByteLevel);
+        return new Cortex(model, Tokenizer.ByteLevel);
     }
 
     private static async Task<(string Text, Generation Generation)> Read(Generation generation, CancellationToken cancellation = default)
@@ -63,7 +63,7 @@ public sealed class BatchedDecoderTests
     [Fact]
     public async Task A_model_without_a_batched_path_generates_what_the_cortex_generates()
     {
-        var cortex = new Cortex(new LetterModel(contextLength: 26), Bpe.ByteLevel);
+        var cortex = new Cortex(new LetterModel(contextLength: 26), Tokenizer.ByteLevel);
         using var decoder = new BatchedDecoder(cortex, maxBatch: 2);
 
         var (text, _) = await Read(decoder.Start("ab", Settings));
@@ -74,7 +74,7 @@ public sealed class BatchedDecoderTests
     [Fact]
     public async Task Text_ends_before_the_first_stop_sequence()
     {
-        var cortex = new Cortex(new LetterModel(contextLength: 26), Bpe.ByteLevel);
+        var cortex = new Cortex(new LetterModel(contextLength: 26), Tokenizer.ByteLevel);
         var full = string.Concat(cortex.Generate("ab", Settings));
         var stop = full.Substring(9, 2);
         var cut = full.IndexOf(stop, StringComparison.Ordinal);
