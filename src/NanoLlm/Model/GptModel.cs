@@ -9,7 +9,7 @@ namespace NanoLlm.Model;
 /// pre-norm transformer blocks of causal multi-head self-attention and a GELU feed-forward network, a final
 /// LayerNorm, and a linear head to V logits (or, with <c>tie_embeddings</c>, the token embedding itself).
 /// </summary>
-public sealed class GptModel : ILanguageModel
+public sealed partial class GptModel : ILanguageModel
 {
     public const string Name = "gpt";
     public const string Sinusoidal = "sinusoidal";
