@@ -1,4 +1,4 @@
-# NanoLlm: build, test, lint, train, chat, bench, data, shakespeare, parity. Run from the repository root.
+# NanoLlm: build, test, lint, train, chat, explain, bench, data, shakespeare, parity. Run from the repository root.
 # The system Python, where Debian's python3-torch lives (another python3 may come first on PATH).
 PYTHON        ?= /usr/bin/python3
 DOTNET        ?= dotnet
@@ -15,10 +15,11 @@ TINYSHAKESPEARE = $(abspath $(or $(DATA_SOURCE),$(DATA)))
 
 BIN_TRAIN = src/NanoLlm.Train/bin/$(CONFIGURATION)/net10.0/NanoLlm.Train.dll
 BIN_CHAT  = src/NanoLlm.Chat/bin/$(CONFIGURATION)/net10.0/NanoLlm.Chat.dll
+BIN_EXPLAIN = src/NanoLlm.Explain/bin/$(CONFIGURATION)/net10.0/NanoLlm.Explain.dll
 BIN_BENCH = bench/NanoLlm.Bench/bin/$(CONFIGURATION)/net10.0/NanoLlm.Bench.dll
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check
+.PHONY: build test lint format train chat explain bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -46,6 +47,13 @@ ifeq ($(strip $(PROMPT)),)
 else
 	$(DOTNET) $(BIN_CHAT) $(CONFIG) --prompt "$(PROMPT)" $(ARGS)
 endif
+
+# What the trained model does with PROMPT: attention maps (one PNG per layer) and the top next-token probabilities
+# (a PNG and a table on stdout), written beside the weights.
+explain:
+	@test -n "$(PROMPT)" || { echo 'make explain needs a prompt: make explain CONFIG=$(CONFIG) PROMPT="ROMEO:"' >&2; exit 2; }
+	@$(BUILD) src/NanoLlm.Explain >/dev/null || $(BUILD) src/NanoLlm.Explain
+	$(DOTNET) $(BIN_EXPLAIN) $(CONFIG) --prompt "$(PROMPT)" $(ARGS)
 
 # BENCH picks one group: BenchmarkDotNet arguments (BENCH='--filter *Bpe*') or the kernel table (BENCH='--kernels matmul',
 # '--kernels rows'). Without it: every BenchmarkDotNet benchmark, then the kernel table, which ends with the
