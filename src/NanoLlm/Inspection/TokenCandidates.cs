@@ -6,6 +6,9 @@ namespace NanoLlm.Inspection;
 /// <param name="Probability">softmax(logits)[token]: the model's own probability, before any sampling control.</param>
 public sealed record TokenCandidate(int Token, string Text, double Probability);
 
+/// <summary>The last token a reply drew, and the most likely candidates it was drawn among.</summary>
+public sealed record TokenDraw(TokenCandidate Drawn, IReadOnlyList<TokenCandidate> Top);
+
 /// <summary>The most likely next tokens under a model's logits.</summary>
 public static class TokenCandidates
 {
@@ -17,17 +20,7 @@ public static class TokenCandidates
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         count = Math.Min(count, logits.Length);
-        var max = float.NegativeInfinity;
-        foreach (var logit in logits)
-        {
-            max = Math.Max(max, logit);
-        }
-        // p_i = e^(z_i − max) / Σ_j e^(z_j − max)
-        double total = 0;
-        foreach (var logit in logits)
-        {
-            total += Math.Exp(logit - max);
-        }
+        var (max, total) = Normalizer(logits);
         // Insertion into a short list kept in order: k is small (5 or 10), V up to 65,536.
         var best = new List<int>(count + 1);
         for (var token = 0; token < logits.Length; token++)
@@ -53,5 +46,28 @@ public static class TokenCandidates
             candidates[i] = new TokenCandidate(best[i], TokenText.Show(tokenizer, best[i]), Math.Exp(logits[best[i]] - max) / total);
         }
         return candidates;
+    }
+
+    /// <summary>Token <paramref name="token"/> with its probability softmax(<paramref name="logits"/>)[token].</summary>
+    public static TokenCandidate Of(ReadOnlySpan<float> logits, int token, Bpe tokenizer)
+    {
+        var (max, total) = Normalizer(logits);
+        return new TokenCandidate(token, TokenText.Show(tokenizer, token), Math.Exp(logits[token] - max) / total);
+    }
+
+    // p_i = e^(z_i − max) / Σ_j e^(z_j − max): the max and the sum
+    private static (float Max, double Total) Normalizer(ReadOnlySpan<float> logits)
+    {
+        var max = float.NegativeInfinity;
+        foreach (var logit in logits)
+        {
+            max = Math.Max(max, logit);
+        }
+        double total = 0;
+        foreach (var logit in logits)
+        {
+            total += Math.Exp(logit - max);
+        }
+        return (max, total);
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using NanoLlm.Config;
+using NanoLlm.Inspection;
 using NanoLlm.Model;
 using NanoLlm.Sampling;
 using NanoLlm.Tokenization;
@@ -22,6 +23,8 @@ public sealed class Conversation
     private readonly SamplingSettings _startingSettings;
     private readonly int _contextLength;
     private readonly float[] _logits;
+    private readonly float[] _lastDrawLogits;
+    private int _lastDrawn = -1;
     private Sampler _sampler;
     private bool _hasContext;
 
@@ -32,6 +35,7 @@ public sealed class Conversation
         _startingSettings = settings;
         _contextLength = model.Spec.ContextLength;
         _logits = new float[model.Spec.VocabSize];
+        _lastDrawLogits = new float[model.Spec.VocabSize];
         _sampler = new Sampler(settings, model.Spec.VocabSize, _contextLength);
     }
 
@@ -62,6 +66,8 @@ public sealed class Conversation
         for (var i = 0; i < maxNewTokens && !cancellation.IsCancellationRequested; i++)
         {
             var next = _sampler.Next(_logits);
+            _logits.CopyTo(_lastDrawLogits);
+            _lastDrawn = next;
             Feed(next);
             var piece = Decode(decoder, _tokenizer.TokenBytes(next), ref characters, flush: false);
             if (piece.Length > 0)
@@ -76,12 +82,23 @@ public sealed class Conversation
         }
     }
 
+    /// <summary>
+    /// The last token a reply drew and the <paramref name="count"/> most likely candidates it was drawn among, with the
+    /// model's probabilities before the sampling controls (what temperature, top-k and top-p act on); null before any.
+    /// </summary>
+    public TokenDraw? LastDraw(int count) => _lastDrawn < 0
+        ? null
+        : new TokenDraw(
+            TokenCandidates.Of(_lastDrawLogits, _lastDrawn, _tokenizer),
+            TokenCandidates.Top(_lastDrawLogits, count, _tokenizer));
+
     /// <summary>Starts over: forgets the context and goes back to the settings and random stream the conversation began with.</summary>
     public void Reset()
     {
         _inference.Reset();
         _sampler = new Sampler(_startingSettings, _logits.Length, _contextLength);
         _hasContext = false;
+        _lastDrawn = -1;
     }
 
     private void Feed(int token)
