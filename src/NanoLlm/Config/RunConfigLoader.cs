@@ -75,6 +75,7 @@ public static class RunConfigLoader
             GradClip = training.GetDouble("grad_clip", 0, 0, 1e6),
             CheckpointInterval = training.GetInt("checkpoint_interval", 0, 0, int.MaxValue),
             GradAccumulationSteps = training.GetInt("grad_accumulation_steps", 1, 1, 1_000_000),
+            DiagnosticsInterval = training.GetInt("diagnostics_interval", 0, 0, int.MaxValue),
         };
     }
 
