@@ -19,7 +19,7 @@ BIN_EXPLAIN = src/NanoLlm.Explain/bin/$(CONFIGURATION)/net10.0/NanoLlm.Explain.d
 BIN_BENCH = bench/NanoLlm.Bench/bin/$(CONFIGURATION)/net10.0/NanoLlm.Bench.dll
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test lint format train chat explain bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check
+.PHONY: build test lint format train chat explain bench bench-kernels bench-step bench-diagnostics bench-openblas data shakespeare parity bench-peers scale-out-check
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -76,6 +76,10 @@ bench-kernels:
 # Where one training step of the baby GPT spends its time, layer by layer.
 bench-step:
 	$(BENCH_RUN) --step
+
+# What diagnostics_interval = 100 costs the baby GPT's training step: off and on side by side, five rounds.
+bench-diagnostics:
+	$(BENCH_RUN) --diagnostics configs/shakespeare-baby.toml
 
 # The MatMul reference for bench-kernels (Debian's OpenMP build of OpenBLAS); the library never uses it.
 bench-openblas:
