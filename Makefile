@@ -1,4 +1,4 @@
-# NanoLlm: build, test, lint, train, chat, tokenize, import, export, serve, tool, bench, data, shakespeare, parity. Run from the repository root.
+# NanoLlm: build, test, lint, train, chat, explain, tokenize, import, export, serve, tool, bench, data, shakespeare, parity. Run from the repository root.
 # The system Python, where Debian's python3-torch lives (another python3 may come first on PATH).
 PYTHON        ?= /usr/bin/python3
 DOTNET        ?= dotnet
@@ -18,12 +18,13 @@ BIN_TRAIN = src/NanoLlm.Train/bin/$(CONFIGURATION)/net10.0/NanoLlm.Train.dll
 BIN_CHAT  = src/NanoLlm.Chat/bin/$(CONFIGURATION)/net10.0/NanoLlm.Chat.dll
 BIN_TOKENIZE = src/NanoLlm.Tokenize/bin/$(CONFIGURATION)/net10.0/NanoLlm.Tokenize.dll
 BIN_CONVERT = src/NanoLlm.Convert/bin/$(CONFIGURATION)/net10.0/NanoLlm.Convert.dll
+BIN_EXPLAIN = src/NanoLlm.Explain/bin/$(CONFIGURATION)/net10.0/NanoLlm.Explain.dll
 BIN_BENCH = bench/NanoLlm.Bench/bin/$(CONFIGURATION)/net10.0/NanoLlm.Bench.dll
 BIN_SERVER = src/NanoLlm.Server/bin/$(CONFIGURATION)/net10.0/NanoLlm.Server.dll
 PACKAGES  = bin/packages
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity bench-gpt2 fuzz serve pack tool bench-serve
+.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity bench-gpt2 fuzz serve pack tool bench-serve explain bench-diagnostics
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -133,6 +134,13 @@ tool:
 	rm -rf $(PACKAGES)/restore
 	NUGET_PACKAGES=$(abspath $(PACKAGES))/restore $(DOTNET) tool install --global --add-source $(PACKAGES) NanoLlm.Tool
 
+# What the trained model does with PROMPT: attention maps (one PNG per layer) and the top next-token probabilities
+# (a PNG and a table on stdout), written beside the weights.
+explain:
+	@test -n "$(PROMPT)" || { echo 'make explain needs a prompt: make explain CONFIG=$(CONFIG) PROMPT="ROMEO:"' >&2; exit 2; }
+	@$(BUILD) src/NanoLlm.Explain >/dev/null || $(BUILD) src/NanoLlm.Explain
+	$(DOTNET) $(BIN_EXPLAIN) $(CONFIG) --prompt "$(PROMPT)" $(ARGS)
+
 # BENCH picks one group: BenchmarkDotNet arguments (BENCH='--filter *Bpe*') or the kernel table (BENCH='--kernels matmul',
 # '--kernels rows'). Without it: every BenchmarkDotNet benchmark, then the kernel table, which ends with the
 # MatMul/OpenBLAS summary line. OpenMP OpenBLAS reads its thread ceiling from OMP_NUM_THREADS; the table sets 1 and 2.
@@ -166,6 +174,10 @@ bench-serve:
 	@$(BUILD) src/NanoLlm.Server >/dev/null || $(BUILD) src/NanoLlm.Server
 	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
 	$(DOTNET) $(BIN_BENCH) --serve-load $(SERVE_CONFIG) --server $(BIN_SERVER) --clients $(SERVE_CLIENTS) --seconds $(SERVE_SECONDS) --max-tokens $(SERVE_TOKENS)
+
+# What diagnostics_interval = 100 costs the baby GPT's training step: off and on side by side, five rounds.
+bench-diagnostics:
+	$(BENCH_RUN) --diagnostics configs/shakespeare-baby.toml
 
 # The MatMul reference for bench-kernels (Debian's OpenMP build of OpenBLAS); the library never uses it.
 bench-openblas:

@@ -1,5 +1,6 @@
 using NanoLlm.Chat.Tui;
 using NanoLlm.Config;
+using NanoLlm.Inspection;
 using NanoLlm.Training;
 
 namespace NanoLlm.Chat;
@@ -14,6 +15,8 @@ public sealed class ConversationChatModel(Conversation conversation) : IChatMode
     }
 
     public IEnumerable<string> Reply(string prompt, CancellationToken cancellation) => conversation.Reply(prompt, cancellation);
+
+    public TokenDraw? LastDraw(int count) => conversation.LastDraw(count);
 
     public void Reset() => conversation.Reset();
 }

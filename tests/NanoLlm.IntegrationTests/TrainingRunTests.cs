@@ -54,6 +54,55 @@ public sealed class TrainingRunTests : IDisposable
     }
 
     [Fact]
+    public void Diagnostics_add_columns_per_tensor_and_activation_and_two_panels_to_the_plot()
+    {
+        var result = ProgramRunner.Train(_folder.Path, "run.toml", "--set", "training.diagnostics_interval=10");
+
+        Assert.True(result.ExitCode == 0, result.StandardError);
+        var rows = File.ReadAllLines(Path.Combine(_folder.Path, "out/tiny.weights.metrics.csv")).Select(r => r.Split(',')).ToArray();
+        var header = rows[0];
+        Assert.Equal("step,elapsed_s,loss,train_loss,val_loss,val_bpb,learning_rate,grad_norm,tokens_per_s".Split(','), header[..9]);
+        Assert.Contains("grad_norm:wte", header);
+        Assert.Contains("update_ratio:h.0.attn.c_attn.weight", header);
+        Assert.Contains("act_mean:h.0.gelu", header);
+        Assert.Contains("act_std:h.0.attn", header);
+        Assert.Contains("act_saturated:h.0.attn", header);
+        var ratio = Array.IndexOf(header, "update_ratio:h.0.mlp.c_fc.weight");
+        Assert.Equal([1, 10, 20, 30], rows[1..].Where(r => r[ratio].Length > 0).Select(r => int.Parse(r[0], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.All(rows[1..], r => Assert.Equal(header.Length, r.Length));
+        var value = double.Parse(rows[10][ratio], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(value, 1e-6, 1);
+        using var plot = new ScottPlot.Image(Path.Combine(_folder.Path, "out/tiny.weights.loss.png"));
+        Assert.Equal((1100, 1400), (plot.Width, plot.Height));
+    }
+
+    [Fact]
+    public void Without_diagnostics_the_plot_keeps_its_single_panel()
+    {
+        var result = ProgramRunner.Train(_folder.Path, "run.toml");
+
+        Assert.True(result.ExitCode == 0, result.StandardError);
+        using var plot = new ScottPlot.Image(Path.Combine(_folder.Path, "out/tiny.weights.loss.png"));
+        Assert.Equal((900, 500), (plot.Width, plot.Height));
+    }
+
+    [Fact]
+    public void Resuming_with_diagnostics_switched_on_moves_the_history_under_the_new_columns()
+    {
+        Assert.Equal(0, ProgramRunner.Train(_folder.Path, "run.toml", "--set", "training.steps=20").ExitCode);
+
+        var result = ProgramRunner.Train(_folder.Path, "run.toml", "--resume", "--set", "training.diagnostics_interval=5");
+
+        Assert.True(result.ExitCode == 0, result.StandardError);
+        var rows = File.ReadAllLines(Path.Combine(_folder.Path, "out/tiny.weights.metrics.csv")).Select(r => r.Split(',')).ToArray();
+        var ratio = Array.IndexOf(rows[0], "update_ratio:wte");
+        Assert.True(ratio > 8);
+        Assert.Equal(Enumerable.Range(1, 30).Select(s => s.ToString(System.Globalization.CultureInfo.InvariantCulture)), rows[1..].Select(r => r[0]));
+        Assert.All(rows[1..], r => Assert.Equal(rows[0].Length, r.Length));
+        Assert.Equal(["21", "25", "30"], rows[1..].Where(r => r[ratio].Length > 0).Select(r => r[0]));
+    }
+
+    [Fact]
     public async Task Ctrl_c_writes_a_checkpoint_exits_0_and_resume_finishes_the_run()
     {
         _folder.Write("long.toml", TinyGpt.Replace("steps = 30", "steps = 100000", StringComparison.Ordinal));

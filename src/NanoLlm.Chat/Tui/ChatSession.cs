@@ -75,13 +75,20 @@ public sealed class ChatSession : IDisposable
         return true;
     }
 
-    /// <summary>Closes the model's line once the completion has ended, marking it when Esc cut it short.</summary>
-    public void FinishTurn()
+    /// <summary>
+    /// Closes the model's line once the completion has ended, marking it when Esc cut it short; a <paramref name="note"/>
+    /// (the <c>/probs</c> line) goes on a line of its own under it.
+    /// </summary>
+    public void FinishTurn(string? note = null)
     {
         EnsureBusy();
         if (State == ChatState.Stopping)
         {
             _transcript.Append(StoppedMark);
+        }
+        if (note is not null)
+        {
+            _transcript.Append('\n').Append(note);
         }
         EndTurn();
     }

@@ -31,6 +31,7 @@ public sealed class ChatWindow : Window
     private readonly ConcurrentQueue<string> _pendingPieces = new();
     private int _flushScheduled;
     private Task _generation = Task.CompletedTask;
+    private bool _showProbabilities;
 
     /// <param name="description">What the status line says about the model, e.g. its name and weights file.</param>
     public ChatWindow(string title, string description, IChatModel model)
@@ -110,7 +111,8 @@ public sealed class ChatWindow : Window
         ShowTranscript();
         _transcript.ScrollToEnd();
         ShowStatus();
-        _generation = Task.Run(() => Generate(app, prompt, cancellation), CancellationToken.None);
+        var showProbabilities = _showProbabilities;
+        _generation = Task.Run(() => Generate(app, prompt, showProbabilities, cancellation), CancellationToken.None);
     }
 
     /// <summary>Carries out a slash command between completions; while one runs, the command waits in the prompt line.</summary>
@@ -129,7 +131,15 @@ public sealed class ChatWindow : Window
         {
             _model.Reset();
         }
-        _session.TryAnswerCommand(line, command.Message);
+        var answer = command.Message;
+        if (command.Action == SlashCommandAction.ToggleProbabilities)
+        {
+            _showProbabilities = !_showProbabilities;
+            answer = _showProbabilities
+                ? $"each reply now ends with its last token's {SlashCommand.ProbabilityCandidates} most likely candidates"
+                : "probabilities off";
+        }
+        _session.TryAnswerCommand(line, answer);
         _input.Text = string.Empty;
         ShowTranscript();
         _transcript.ScrollToEnd();
@@ -137,9 +147,10 @@ public sealed class ChatWindow : Window
     }
 
     /// <summary>Runs on a background thread: the generator may spend tens of milliseconds of CPU on each piece.</summary>
-    private void Generate(IApplication app, string prompt, CancellationToken cancellation)
+    private void Generate(IApplication app, string prompt, bool showProbabilities, CancellationToken cancellation)
     {
         string? failure = null;
+        string? note = null;
         try
         {
             foreach (var piece in _model.Reply(prompt, cancellation))
@@ -155,6 +166,12 @@ public sealed class ChatWindow : Window
                     app.Invoke(FlushPendingPieces);
                 }
             }
+            // Read here, on the thread that ran the model, before the next turn can start; not after Esc, whose last
+            // token may have been dropped from the transcript.
+            if (showProbabilities && !cancellation.IsCancellationRequested && _model.LastDraw(SlashCommand.ProbabilityCandidates) is { } draw)
+            {
+                note = SlashCommand.DescribeDraw(draw);
+            }
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
@@ -163,7 +180,7 @@ public sealed class ChatWindow : Window
         {
             failure = e.Message;
         }
-        app.Invoke(() => EndTurn(failure));
+        app.Invoke(() => EndTurn(failure, note));
     }
 
     private void FlushPendingPieces()
@@ -182,12 +199,12 @@ public sealed class ChatWindow : Window
         }
     }
 
-    private void EndTurn(string? failure)
+    private void EndTurn(string? failure, string? note)
     {
         FlushPendingPieces();
         if (failure is null)
         {
-            _session.FinishTurn();
+            _session.FinishTurn(note);
         }
         else
         {
@@ -207,7 +224,7 @@ public sealed class ChatWindow : Window
             ChatState.Stopping => "stopping…",
             _ => "Enter sends · /help · Esc quits",
         };
-        _settingsLine.Text = SlashCommand.Describe(_model.Settings);
+        _settingsLine.Text = SlashCommand.Describe(_model.Settings) + (_showProbabilities ? " · probs on" : "");
         _statusLine.Text = $"{_description} │ {hint}";
     }
 }

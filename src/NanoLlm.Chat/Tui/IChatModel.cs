@@ -1,4 +1,5 @@
 using NanoLlm.Config;
+using NanoLlm.Inspection;
 
 namespace NanoLlm.Chat.Tui;
 
@@ -13,6 +14,9 @@ public interface IChatModel
 
     /// <summary>Streams the reply to <paramref name="prompt"/>; called on a background thread.</summary>
     IEnumerable<string> Reply(string prompt, CancellationToken cancellation);
+
+    /// <summary>The last token a reply drew and the <paramref name="count"/> most likely candidates there; null before any.</summary>
+    TokenDraw? LastDraw(int count);
 
     /// <summary>Forgets the conversation and goes back to the settings (and random stream) it started with.</summary>
     void Reset();

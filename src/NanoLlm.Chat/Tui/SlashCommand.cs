@@ -1,5 +1,6 @@
 using System.Globalization;
 using NanoLlm.Config;
+using NanoLlm.Inspection;
 
 namespace NanoLlm.Chat.Tui;
 
@@ -8,6 +9,7 @@ public enum SlashCommandAction
 {
     ChangeSettings,
     Reset,
+    ToggleProbabilities,
     Help,
     Invalid,
 }
@@ -15,7 +17,8 @@ public enum SlashCommandAction
 /// <summary>
 /// A chat command, parsed with no terminal in sight: <c>/temp</c>, <c>/topk</c>, <c>/topp</c>, <c>/penalty</c>,
 /// <c>/max</c> and <c>/seed</c> change one sampling setting within the range the run file allows, <c>/reset</c>
-/// starts the conversation over, <c>/help</c> lists the commands. Anything else is <see cref="SlashCommandAction.Invalid"/>
+/// starts the conversation over, <c>/probs</c> turns the line of the last token's candidates under each reply on or
+/// off, <c>/help</c> lists the commands. Anything else is <see cref="SlashCommandAction.Invalid"/>
 /// with the reason, never an exception.
 /// </summary>
 /// <param name="Settings">The settings after the command: changed for <see cref="SlashCommandAction.ChangeSettings"/>, as they were otherwise.</param>
@@ -23,6 +26,9 @@ public enum SlashCommandAction
 public sealed record SlashCommand(SlashCommandAction Action, SamplingSettings Settings, string Message)
 {
     private const string Separator = " · ";
+
+    /// <summary>How many candidates <c>/probs</c> shows for the last token of a reply.</summary>
+    public const int ProbabilityCandidates = 5;
 
     private static readonly NumberSetting[] NumberSettings =
     [
@@ -51,6 +57,7 @@ public sealed record SlashCommand(SlashCommandAction Action, SamplingSettings Se
         "commands (the status line shows the values in use):",
         .. NumberSettings.Select(n => $"  {n.Command + " " + n.Argument,-11} {n.Meaning} ({n.RangeText})"),
         $"  {"/reset",-11} forget the conversation and go back to the run file's settings",
+        $"  {"/probs",-11} show (or hide) under each reply the model's {ProbabilityCandidates} most likely candidates for its last token",
         $"  {"/help",-11} this list",
     ]);
 
@@ -61,13 +68,16 @@ public sealed record SlashCommand(SlashCommandAction Action, SamplingSettings Se
     {
         var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var name = words.FirstOrDefault()?.ToLowerInvariant() ?? "";
-        if (name is "/reset" or "/help")
+        if (name is "/reset" or "/help" or "/probs")
         {
             return words.Length > 1
                 ? Invalid(current, $"{name} takes no value")
-                : name == "/reset"
-                    ? new SlashCommand(SlashCommandAction.Reset, current, "forgot the conversation; the run file's settings are back")
-                    : new SlashCommand(SlashCommandAction.Help, current, HelpText);
+                : name switch
+                {
+                    "/reset" => new SlashCommand(SlashCommandAction.Reset, current, "forgot the conversation; the run file's settings are back"),
+                    "/probs" => new SlashCommand(SlashCommandAction.ToggleProbabilities, current, ""),
+                    _ => new SlashCommand(SlashCommandAction.Help, current, HelpText),
+                };
         }
         var setting = Array.Find(NumberSettings, n => n.Command == name);
         if (setting is null)
@@ -86,6 +96,16 @@ public sealed record SlashCommand(SlashCommandAction Action, SamplingSettings Se
     /// <summary>The settings in one line, named as the commands that change them: <c>temp 0.8 · topk off · …</c>.</summary>
     public static string Describe(SamplingSettings settings) =>
         string.Join(Separator, NumberSettings.Select(n => $"{n.Label} {n.Show(settings)}"));
+
+    /// <summary>
+    /// The line <c>/probs</c> shows under a reply: the token drawn last and the model's most likely candidates there,
+    /// with their probabilities before temperature, top-k and top-p: <c>last token e (0.412) among e 0.412 · o 0.203 · …</c>.
+    /// </summary>
+    public static string DescribeDraw(TokenDraw draw) =>
+        $"last token {draw.Drawn.Text} ({Probability(draw.Drawn)}) among "
+        + string.Join(Separator, draw.Top.Select(c => $"{c.Text} {Probability(c)}"));
+
+    private static string Probability(TokenCandidate candidate) => candidate.Probability.ToString("0.000", CultureInfo.InvariantCulture);
 
     private static SlashCommand Change(SamplingSettings current, SamplingSettings changed, NumberSetting setting) =>
         new(SlashCommandAction.ChangeSettings, changed, $"{setting.Label} {setting.Show(current)} → {setting.Show(changed)}");

@@ -107,6 +107,12 @@ public sealed record TrainingSettings(
     /// shapes no parameter. Null: train from scratch.
     /// </summary>
     public string? InitFrom { get; init; }
+
+    /// <summary>
+    /// Measure each parameter tensor's update-to-weight ratio and gradient norm, and the activations' statistics, on
+    /// a run's first step and every this many steps (0: off).
+    /// </summary>
+    public int DiagnosticsInterval { get; init; }
 }
 
 /// <summary>AdamW's constants (Loshchilov &amp; Hutter 2019); the defaults are nanoGPT's.</summary>

@@ -145,6 +145,7 @@ public static partial class RunConfigLoader
             CheckpointInterval = training.GetInt("checkpoint_interval", 0, 0, int.MaxValue),
             GradAccumulationSteps = training.GetInt("grad_accumulation_steps", 1, 1, 1_000_000),
             InitFrom = training.Contains("init_from") ? training.GetString("init_from") : null,
+            DiagnosticsInterval = training.GetInt("diagnostics_interval", 0, 0, int.MaxValue),
         };
     }
 

@@ -10,7 +10,7 @@ namespace NanoLlm.Model;
 /// logits. Positions before the start of a window (or of the text) read a padding token that has its own learned
 /// embedding, row V of the table, so the model can tell "nothing here yet" from any real token.
 /// </summary>
-public sealed class MlpModel : ILanguageModel
+public sealed class MlpModel : ILanguageModel, IActivationInspection
 {
     public const string Name = "mlp";
 
@@ -117,6 +117,10 @@ public sealed class MlpModel : ILanguageModel
     }
 
     public IInference StartInference() => new Inference(this);
+
+    /// <summary>Each hidden layer's ReLU output (<c>hidden.l.relu</c>) in the last forward; saturated means dead (input ≤ 0).</summary>
+    public IReadOnlyList<ActivationStatistics> MeasureActivations() =>
+        [.. _training.PreActivations.Select((h, l) => ActivationMeasures.Relu($"hidden.{l}.relu", h.AsSpan(0, _training.Rows * _hiddenSize)))];
 
     // x = concat(E[context]);  hₗ = ReLU(hₗ₋₁·Wₗᵀ + bₗ);  logits = h_L·W_outᵀ + b_out
     private void RunLayers(Activations a)

@@ -1,4 +1,5 @@
 using NanoLlm.Config;
+using NanoLlm.Inspection;
 using NanoLlm.Model;
 using NanoLlm.Sampling;
 using NanoLlm.Tokenization;
@@ -21,6 +22,8 @@ public sealed class Conversation
     private readonly SamplingSettings _startingSettings;
     private readonly int _contextLength;
     private readonly float[] _logits;
+    private readonly float[] _lastDrawLogits;
+    private int _lastDrawn = -1;
     private Sampler _sampler;
     private bool _hasContext;
 
@@ -31,6 +34,7 @@ public sealed class Conversation
         _startingSettings = settings;
         _contextLength = model.Spec.ContextLength;
         _logits = new float[model.Spec.VocabSize];
+        _lastDrawLogits = new float[model.Spec.VocabSize];
         _sampler = new Sampler(settings, model.Spec.VocabSize, _contextLength);
     }
 
@@ -61,6 +65,8 @@ public sealed class Conversation
         for (var i = 0; i < maxNewTokens && !cancellation.IsCancellationRequested; i++)
         {
             var next = _sampler.Next(_logits);
+            _logits.CopyTo(_lastDrawLogits);
+            _lastDrawn = next;
             Feed(next);
             // The model ends its text the way its corpus ended documents.
             if (next == _tokenizer.EndOfText)
@@ -80,12 +86,23 @@ public sealed class Conversation
         }
     }
 
+    /// <summary>
+    /// The last token a reply drew and the <paramref name="count"/> most likely candidates it was drawn among, with the
+    /// model's probabilities before the sampling controls (what temperature, top-k and top-p act on); null before any.
+    /// </summary>
+    public TokenDraw? LastDraw(int count) => _lastDrawn < 0
+        ? null
+        : new TokenDraw(
+            TokenCandidates.Of(_lastDrawLogits, _lastDrawn, _tokenizer),
+            TokenCandidates.Top(_lastDrawLogits, count, _tokenizer));
+
     /// <summary>Starts over: forgets the context and goes back to the settings and random stream the conversation began with.</summary>
     public void Reset()
     {
         _inference.Reset();
         _sampler = new Sampler(_startingSettings, _logits.Length, _contextLength);
         _hasContext = false;
+        _lastDrawn = -1;
     }
 
     private void Feed(int token)

@@ -20,6 +20,7 @@ public sealed class Trainer
     private readonly int _length;
     private readonly int[] _inputs;
     private readonly int[] _targets;
+    private readonly DiagnosticsRecorder? _diagnostics;
 
     public Trainer(ILanguageModel model, IOptimizer optimizer, TrainingSettings settings, int trainLength)
     {
@@ -33,6 +34,7 @@ public sealed class Trainer
         _length = Math.Min(model.Spec.ContextLength, trainLength - 1);
         _inputs = new int[settings.BatchSize * _length];
         _targets = new int[settings.BatchSize * _length];
+        _diagnostics = settings.DiagnosticsInterval > 0 ? new DiagnosticsRecorder(model) : null;
     }
 
     /// <summary>Tokens per training window: the model's context, or less when the corpus is shorter.</summary>
@@ -79,6 +81,11 @@ public sealed class Trainer
             {
                 ElementWise.Scale(parameters.Grads, 1f / accumulation);
             }
+            var diagnoseNow = _diagnostics is not null && (step == StartStep || (step + 1) % _settings.DiagnosticsInterval == 0);
+            if (diagnoseNow)
+            {
+                _diagnostics!.BeforeUpdate();
+            }
             var gradientNorm = _settings.GradClip > 0 ? GradientClipping.Clip(parameters, _settings.GradClip) : GradientClipping.GlobalNorm(parameters);
             if (!float.IsFinite(loss) || !double.IsFinite(gradientNorm))
             {
@@ -86,6 +93,7 @@ public sealed class Trainer
             }
             var learningRate = schedule.At(step);
             _optimizer.Update(parameters, (float)learningRate);
+            var diagnostics = diagnoseNow ? _diagnostics!.AfterUpdate() : null;
             recentLosses[(step - StartStep) % LossWindow] = loss;
             step++;
 
@@ -104,6 +112,7 @@ public sealed class Trainer
                 step, totalSteps, loss, learningRate, gradientNorm, TokensPerSecond(step - StartStep, clock.Elapsed), clock.Elapsed, trainingNow, validationNow)
             {
                 Sample = sample,
+                Diagnostics = diagnostics,
             });
             if (step == totalSteps || (_settings.CheckpointInterval > 0 && step % _settings.CheckpointInterval == 0))
             {

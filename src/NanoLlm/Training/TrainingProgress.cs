@@ -17,6 +17,12 @@ public readonly record struct TrainingProgress(
 {
     /// <summary>A short text the model generated, on the steps that evaluate (when the run asks for one).</summary>
     public string? Sample { get; init; }
+
+    /// <summary>
+    /// The step's training dynamics, when <c>diagnostics_interval</c> is set: on the run's first step (also after a
+    /// resume) and every <c>diagnostics_interval</c> steps; null on the others.
+    /// </summary>
+    public TrainingDiagnostics? Diagnostics { get; init; }
 }
 
 /// <param name="Loss">Mean training loss of the last steps (up to <see cref="Trainer.LossWindow"/>).</param>

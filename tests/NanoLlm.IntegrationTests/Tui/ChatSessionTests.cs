@@ -40,6 +40,17 @@ public sealed class ChatSessionTests : IDisposable
     }
 
     [Fact]
+    public void A_note_goes_on_its_own_line_under_the_reply()
+    {
+        _session.TryStartTurn("hello", out _);
+        _session.AppendPiece("world");
+
+        _session.FinishTurn("last token d (0.900) among d 0.900");
+
+        Assert.Equal("you: hello\nmodel: world\nlast token d (0.900) among d 0.900\n", _session.Transcript);
+    }
+
+    [Fact]
     public void Turns_are_separated_by_a_blank_line()
     {
         _session.TryStartTurn("a", out _);
@@ -144,7 +155,7 @@ public sealed class ChatSessionTests : IDisposable
     public void Pieces_and_endings_need_a_running_completion()
     {
         Assert.Throws<InvalidOperationException>(() => _session.AppendPiece("x"));
-        Assert.Throws<InvalidOperationException>(_session.FinishTurn);
+        Assert.Throws<InvalidOperationException>(() => _session.FinishTurn());
         Assert.Throws<InvalidOperationException>(() => _session.FailTurn("x"));
     }
 }

@@ -1,5 +1,6 @@
 using NanoLlm.Chat.Tui;
 using NanoLlm.Config;
+using NanoLlm.Inspection;
 using Terminal.Gui.App;
 using Terminal.Gui.Drivers;
 using Terminal.Gui.Input;
@@ -305,6 +306,43 @@ public sealed class ChatWindowTests
 
         Assert.Equal(0, model.Settings.TopK);
         Assert.Contains("> /topk 5", screens[0]);
+    }
+
+    [Fact]
+    public void Probs_shows_the_last_tokens_candidates_under_each_reply_until_turned_off()
+    {
+        var screens = new List<string>();
+        var model = new ScriptedChatModel((_, _) => ["ok"])
+        {
+            Draw = new TokenDraw(new TokenCandidate('k', "k", 0.5), [.. "kxyzwv".Select((c, i) => new TokenCandidate(c, $"{c}", 0.5 / (i + 1)))]),
+        };
+
+        var transcript = Run(
+            model,
+            Type("/probs"),
+            Press(Key.Enter),
+            Type("hi"),
+            Press(Key.Enter),
+            Until(window => window.Session.Transcript.EndsWith("0.100\n", StringComparison.Ordinal)),
+            CaptureScreen(screens),
+            Type("/probs"),
+            Press(Key.Enter),
+            Type("bye"),
+            Press(Key.Enter),
+            Until(window => window.Session.Transcript.EndsWith("ok\n", StringComparison.Ordinal)),
+            CaptureScreen(screens),
+            Press(Key.Esc));
+
+        const string line = "last token k (0.500) among k 0.500 · x 0.250 · y 0.167 · z 0.125 · w 0.100";
+        Assert.Equal(
+            "you: /probs\nchat: each reply now ends with its last token's 5 most likely candidates\n\n"
+            + $"you: hi\nmodel: ok\n{line}\n\n"
+            + "you: /probs\nchat: probabilities off\n\n"
+            + "you: bye\nmodel: ok\n",
+            transcript);
+        Assert.Contains(line, screens[0]);
+        Assert.Contains("seed 1337 · probs on", screens[0]);
+        Assert.DoesNotContain("probs on", screens[1]);
     }
 
     private static Step Type(string text) => (_, app) =>

@@ -1,5 +1,6 @@
 using NanoLlm.Chat.Tui;
 using NanoLlm.Config;
+using NanoLlm.Inspection;
 
 namespace NanoLlm.IntegrationTests.Tui;
 
@@ -113,5 +114,22 @@ public sealed class SlashCommandTests
         Assert.Equal(
             "temp greedy · topk 40 · topp 0.9 · penalty 1.2 · max 5 · seed 1",
             SlashCommand.Describe(new SamplingSettings(MaxNewTokens: 5, Temperature: 0, TopK: 40, TopP: 0.9, RepetitionPenalty: 1.2, Seed: 1)));
+    }
+
+    [Fact]
+    public void Probs_toggles_the_probability_line_and_takes_no_value()
+    {
+        Assert.Equal(SlashCommandAction.ToggleProbabilities, SlashCommand.Parse("/probs", Current).Action);
+        Assert.Equal(Current, SlashCommand.Parse("/PROBS ", Current).Settings);
+        Assert.Equal("/probs takes no value", SlashCommand.Parse("/probs on", Current).Message);
+        Assert.Contains("/probs", SlashCommand.HelpText);
+    }
+
+    [Fact]
+    public void The_probability_line_names_the_drawn_token_and_the_candidates_most_likely_first()
+    {
+        var draw = new TokenDraw(new TokenCandidate('o', "o", 0.2031), [new('e', "e", 0.41249), new('o', "o", 0.2031), new(' ', "␣", 0.1)]);
+
+        Assert.Equal("last token o (0.203) among e 0.412 · o 0.203 · ␣ 0.100", SlashCommand.DescribeDraw(draw));
     }
 }

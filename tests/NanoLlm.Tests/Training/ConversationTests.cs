@@ -1,5 +1,6 @@
 using System.Text;
 using NanoLlm.Config;
+using NanoLlm.Model;
 using NanoLlm.Sampling;
 using NanoLlm.Tests.Support;
 using NanoLlm.Tokenization;
@@ -142,5 +143,30 @@ public sealed class ConversationTests
         Assert.Equal("z", first);
         // The window now holds b … z and the turn's newline: "a" has left it.
         Assert.Equal("a", second);
+    }
+
+    [Fact]
+    public void The_last_draw_is_the_last_token_of_the_reply_with_the_model_probabilities_it_was_drawn_from()
+    {
+        // A bigram whose row 'a' favours 'b' and row 'b' favours 'c': greedy replies "bc" to "a".
+        var bigram = new BigramModel(256, new SettingsSection("model", "test", new Dictionary<string, SettingValue>()));
+        var table = bigram.Parameters["token_logits"].Values;
+        table[('a' * 256) + 'b'] = 4f;
+        table[('b' * 256) + 'c'] = 3f;
+        table[('b' * 256) + ' '] = 2f;
+        var conversation = new Cortex(bigram, Bpe.ByteLevel).StartConversation(new SamplingSettings(MaxNewTokens: 2, Temperature: 0));
+        Assert.Null(conversation.LastDraw(3));
+
+        Assert.Equal("bc", Reply(conversation, "a"));
+        var draw = conversation.LastDraw(3)!;
+
+        var total = Math.Exp(3) + Math.Exp(2) + 254;
+        Assert.Equal(((int)'c', "c"), (draw.Drawn.Token, draw.Drawn.Text));
+        Assert.Equal(Math.Exp(3) / total, draw.Drawn.Probability, 1e-9);
+        Assert.Equal(["c", "␣", "\\x00"], draw.Top.Select(c => c.Text));
+        Assert.Equal(Math.Exp(2) / total, draw.Top[1].Probability, 1e-9);
+
+        conversation.Reset();
+        Assert.Null(conversation.LastDraw(3));
     }
 }

@@ -49,4 +49,62 @@ public sealed class TrainerTests
         var evaluations = reports.Where(r => r.Training is not null).Select(r => r.Training!.Value.Loss).ToList();
         Assert.True(evaluations[^1] < evaluations[0], $"training loss went from {evaluations[0]:F3} to {evaluations[^1]:F3}");
     }
+
+    [Fact]
+    public void Diagnostics_are_off_by_default()
+    {
+        var (train, validation) = Splits();
+        var reports = new List<TrainingProgress>();
+
+        BigramTrainer(steps: 5, evalInterval: 0, train.Length).Run(train, validation, new TrainingHooks { Progress = reports.Add }, CancellationToken.None);
+
+        Assert.All(reports, r => Assert.Null(r.Diagnostics));
+    }
+
+    [Fact]
+    public void Diagnostics_come_on_the_first_step_and_every_interval_with_the_update_ratio_of_the_step_taken()
+    {
+        var (train, validation) = Splits();
+        var model = new GptModel(256, new SettingsSection("model", "test", new Dictionary<string, SettingValue>
+        {
+            ["context_length"] = new(8L, "test"),
+            ["embedding_size"] = new(8L, "test"),
+            ["layers"] = new(1L, "test"),
+            ["heads"] = new(2L, "test"),
+        }));
+        model.Initialize(new Random(1));
+        const double learningRate = 0.1;
+        var settings = new TrainingSettings("corpus", 7, 0, learningRate, BatchSize: 2, Seed: 1, ValFraction: 0.1, EvalInterval: 0, EvalBatches: 1)
+        {
+            DiagnosticsInterval = 3,
+        };
+        var weights = new List<float[]>();
+        var grads = new List<float[]>();
+        var reports = new List<TrainingProgress>();
+        var attentionWeight = model.Parameters["h.0.attn.c_attn.weight"];
+
+        new Trainer(model, new Sgd(), settings, train.Length).Run(train, validation, new TrainingHooks
+        {
+            Progress = p =>
+            {
+                reports.Add(p);
+                weights.Add(attentionWeight.Values.ToArray());
+                grads.Add(attentionWeight.Grads.ToArray());
+            },
+        }, CancellationToken.None);
+
+        Assert.Equal([1, 3, 6], reports.Where(r => r.Diagnostics is not null).Select(r => r.Step));
+        var diagnostics = reports[2].Diagnostics!;
+        Assert.Equal(model.Parameters.Parameters.Select(p => p.Name), diagnostics.Tensors.Select(t => t.Name));
+        Assert.Equal(["h.0.gelu", "h.0.attn"], diagnostics.Activations.Select(a => a.Site));
+        var tensor = diagnostics.Tensors.Single(t => t.Name == "h.0.attn.c_attn.weight");
+        Assert.True(tensor.Matrix);
+        // Plain SGD, no clipping: Δw = −lr·g, so ‖Δw‖/‖w‖ = lr·‖g‖/‖w_before‖.
+        var gradientNorm = Math.Sqrt(grads[2].Sum(g => (double)g * g));
+        var weightNorm = Math.Sqrt(weights[1].Sum(w => (double)w * w));
+        Assert.Equal(gradientNorm, tensor.GradientNorm, 1e-4);
+        Assert.Equal(learningRate * gradientNorm / weightNorm, tensor.UpdateRatio, 1e-5);
+        Assert.False(diagnostics.Tensors.Single(t => t.Name == "h.0.attn.c_attn.bias").Matrix);
+        Assert.True(double.IsNaN(reports[0].Diagnostics!.Tensors.Single(t => t.Name == "h.0.attn.c_attn.bias").UpdateRatio));
+    }
 }

@@ -47,6 +47,8 @@ public sealed partial class CausalSelfAttention
 
     public Parameter InputProjection => _qkvWeight;
 
+    public int Heads => _heads;
+
     /// <summary>The output projection, whose initial scale the model sets for the depth of the residual stream.</summary>
     public Parameter OutputProjection => _projWeight;
 
@@ -137,6 +139,9 @@ public sealed partial class CausalSelfAttention
         }
         Linear.ForwardRow(y, output, _projWeight, _projBias);
     }
+
+    /// <summary>The attention weights <c>P[B, H, T, T]</c> of the last <see cref="Forward"/> (kept for backward).</summary>
+    public ReadOnlySpan<float> Probabilities(int batchSize, int length) => _probabilities.AsSpan(0, batchSize * _heads * length * length);
 
     /// <summary>Scratch floats <see cref="ForwardOne"/> needs for a cache of <paramref name="capacity"/> positions.</summary>
     public int ScratchSize(int capacity) => (3 * _channels) + capacity + _channels;

@@ -40,6 +40,9 @@ public sealed class FeedForward
 
     public Parameter InputProjection => _fcWeight;
 
+    /// <summary>The GELU's input <c>h[rows, H]</c> of the last <see cref="Forward"/> (kept for backward).</summary>
+    public ReadOnlySpan<float> PreActivation(int rows) => _preActivation.AsSpan(0, rows * _hidden);
+
     public void EnsureCapacity(int rows)
     {
         if (_preActivation.Length < rows * _hidden)
