@@ -228,7 +228,11 @@ internal sealed class MetricsLog : IDisposable
             saturation.YLabel("%");
             saturation.XLabel("step");
             figure.Layout = new ScottPlot.MultiplotLayouts.Grid(3, 1);
-            png = figure.GetImage(1100, 1400).GetImageBytes();
+            // A multiplot only saves to a file: drawn in the temporary folder, so a kill leaves nothing beside the weights.
+            var drawn = Path.Combine(Path.GetTempPath(), $"nanollm-{Guid.NewGuid():N}.png");
+            figure.SavePng(drawn, 1100, 1400);
+            png = File.ReadAllBytes(drawn);
+            File.Delete(drawn);
         }
         // Drawn beside the target and renamed over it, so a reader never sees half an image.
         AtomicFile.Write(PlotPath, stream => stream.Write(png));

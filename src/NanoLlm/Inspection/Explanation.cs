@@ -36,9 +36,9 @@ public sealed class Explanation
     /// Runs <paramref name="model"/> on <paramref name="prompt"/>: the top <paramref name="count"/> next tokens at each
     /// position, and for a model with attention one forward pass over the prompt's last <c>context_length</c> tokens.
     /// </summary>
-    public static Explanation Of(ILanguageModel model, Bpe tokenizer, string prompt, int count)
+    public static Explanation Of(ILanguageModel model, Tokenizer tokenizer, string prompt, int count)
     {
-        var tokens = Array.ConvertAll(tokenizer.Encode(prompt), t => (int)t);
+        var tokens = tokenizer.Encode(prompt, SpecialTokenHandling.AsText);
         if (tokens.Length == 0)
         {
             throw new ArgumentException("The prompt has no tokens to explain.", nameof(prompt));

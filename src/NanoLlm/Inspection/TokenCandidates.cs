@@ -16,7 +16,7 @@ public static class TokenCandidates
     /// The <paramref name="count"/> tokens of highest probability softmax(<paramref name="logits"/>), most likely first
     /// (the lower id first among ties). Temperature, top-k and top-p act on this distribution.
     /// </summary>
-    public static IReadOnlyList<TokenCandidate> Top(ReadOnlySpan<float> logits, int count, Bpe tokenizer)
+    public static IReadOnlyList<TokenCandidate> Top(ReadOnlySpan<float> logits, int count, Tokenizer tokenizer)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         count = Math.Min(count, logits.Length);
@@ -49,7 +49,7 @@ public static class TokenCandidates
     }
 
     /// <summary>Token <paramref name="token"/> with its probability softmax(<paramref name="logits"/>)[token].</summary>
-    public static TokenCandidate Of(ReadOnlySpan<float> logits, int token, Bpe tokenizer)
+    public static TokenCandidate Of(ReadOnlySpan<float> logits, int token, Tokenizer tokenizer)
     {
         var (max, total) = Normalizer(logits);
         return new TokenCandidate(token, TokenText.Show(tokenizer, token), Math.Exp(logits[token] - max) / total);

@@ -13,7 +13,7 @@ public static class TokenText
 {
     public const char VisibleSpace = '␣';
 
-    public static string Show(Bpe tokenizer, int token) => Escape(tokenizer.TokenBytes(token));
+    public static string Show(Tokenizer tokenizer, int token) => Escape(tokenizer.TokenBytes(token));
 
     public static string Escape(ReadOnlySpan<byte> bytes)
     {

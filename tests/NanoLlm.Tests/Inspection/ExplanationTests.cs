@@ -37,7 +37,7 @@ public sealed class ExplanationTests
     {
         var model = CreateGpt();
 
-        var explanation = Explanation.Of(model, Bpe.ByteLevel, "ROMEO:", 10);
+        var explanation = Explanation.Of(model, Tokenizer.ByteLevel, "ROMEO:", 10);
 
         var tokens = explanation.Tokens.ToArray();
         var expected = NaiveAttention(model.Parameters, tokens);
@@ -64,7 +64,7 @@ public sealed class ExplanationTests
     {
         var model = CreateGpt();
 
-        var explanation = Explanation.Of(model, Bpe.ByteLevel, "To be or not", 3);
+        var explanation = Explanation.Of(model, Tokenizer.ByteLevel, "To be or not", 3);
 
         var maps = explanation.Attention!;
         Assert.Equal(12, explanation.Tokens.Count);
@@ -78,7 +78,7 @@ public sealed class ExplanationTests
     public void Next_token_probabilities_are_the_softmax_of_the_forward_logits_most_likely_first()
     {
         var model = CreateGpt();
-        var explanation = Explanation.Of(model, Bpe.ByteLevel, "ROMEO:", 10);
+        var explanation = Explanation.Of(model, Tokenizer.ByteLevel, "ROMEO:", 10);
         var tokens = explanation.Tokens.ToArray();
 
         model.Forward(tokens, tokens, 1, tokens.Length);
@@ -90,7 +90,7 @@ public sealed class ExplanationTests
             var ranked = Enumerable.Range(0, 256).OrderByDescending(t => probabilities[t]).ThenBy(t => t).Take(10).ToArray();
             Assert.Equal(ranked, explanation.Next[p].Select(c => c.Token));
             Assert.All(explanation.Next[p], c => Assert.Equal(probabilities[c.Token], c.Probability, 1e-6));
-            Assert.Equal(explanation.Next[p].Select(c => TokenText.Show(Bpe.ByteLevel, c.Token)), explanation.Next[p].Select(c => c.Text));
+            Assert.Equal(explanation.Next[p].Select(c => TokenText.Show(Tokenizer.ByteLevel, c.Token)), explanation.Next[p].Select(c => c.Text));
         }
     }
 
@@ -100,7 +100,7 @@ public sealed class ExplanationTests
         var bigram = new BigramModel(256, NoKeys());
         bigram.Parameters["token_logits"].Values.Slice('a' * 256, 256)[(int)'b'] = 5f;
 
-        var explanation = Explanation.Of(bigram, Bpe.ByteLevel, "ca", 5);
+        var explanation = Explanation.Of(bigram, Tokenizer.ByteLevel, "ca", 5);
 
         Assert.Null(explanation.Attention);
         Assert.Equal(["c", "a"], explanation.Labels);
@@ -111,7 +111,7 @@ public sealed class ExplanationTests
     [Fact]
     public void A_bpe_vocabulary_labels_the_prompt_with_whole_tokens()
     {
-        var tokenizer = Bpe.Train("the theme then the the the"u8, 260);
+        var tokenizer = Tokenizer.Train("the theme then the the the"u8, 260);
         var mlp = new MlpModel(tokenizer.VocabSize, NoKeys());
         mlp.Initialize(new Random(1));
 

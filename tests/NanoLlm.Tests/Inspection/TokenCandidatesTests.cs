@@ -14,7 +14,7 @@ public sealed class TokenCandidatesTests
         logits[' '] = 2f;
         var total = Math.Exp(3) + Math.Exp(2) + Math.Exp(1) + 253;
 
-        var top = TokenCandidates.Top(logits, 4, Bpe.ByteLevel);
+        var top = TokenCandidates.Top(logits, 4, Tokenizer.ByteLevel);
 
         Assert.Equal([(int)'a', ' ', 'b', 0], top.Select(c => c.Token));
         Assert.Equal(["a", "␣", "b", "\\x00"], top.Select(c => c.Text));
@@ -28,7 +28,7 @@ public sealed class TokenCandidatesTests
         var logits = new float[256];
         logits[7] = 1f;
 
-        var top = TokenCandidates.Top(logits, 1000, Bpe.ByteLevel);
+        var top = TokenCandidates.Top(logits, 1000, Tokenizer.ByteLevel);
 
         Assert.Equal(256, top.Count);
         Assert.Equal(7, top[0].Token);

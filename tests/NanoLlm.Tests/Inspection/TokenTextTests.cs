@@ -24,7 +24,7 @@ public sealed class TokenTextTests
     {
         var bytes = "é"u8.ToArray();
 
-        Assert.Equal("\\xC3", TokenText.Show(Bpe.ByteLevel, bytes[0]));
-        Assert.Equal("\\xA9", TokenText.Show(Bpe.ByteLevel, bytes[1]));
+        Assert.Equal("\\xC3", TokenText.Show(Tokenizer.ByteLevel, bytes[0]));
+        Assert.Equal("\\xA9", TokenText.Show(Tokenizer.ByteLevel, bytes[1]));
     }
 }

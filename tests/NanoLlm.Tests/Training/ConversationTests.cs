@@ -154,7 +154,7 @@ public sealed class ConversationTests
         table[('a' * 256) + 'b'] = 4f;
         table[('b' * 256) + 'c'] = 3f;
         table[('b' * 256) + ' '] = 2f;
-        var conversation = new Cortex(bigram, Bpe.ByteLevel).StartConversation(new SamplingSettings(MaxNewTokens: 2, Temperature: 0));
+        var conversation = new Cortex(bigram, Tokenizer.ByteLevel).StartConversation(new SamplingSettings(MaxNewTokens: 2, Temperature: 0));
         Assert.Null(conversation.LastDraw(3));
 
         Assert.Equal("bc", Reply(conversation, "a"));
