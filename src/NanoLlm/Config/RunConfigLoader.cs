@@ -9,7 +9,7 @@ namespace NanoLlm.Config;
 /// </summary>
 public static class RunConfigLoader
 {
-    private static readonly string[] Sections = ["model", "training", "weights", "sampling"];
+    private static readonly string[] Sections = ["model", "training", "weights", "sampling", "prepare"];
 
     public static RunConfig Load(string path, IReadOnlyList<string>? overrides = null)
     {
@@ -35,7 +35,9 @@ public static class RunConfigLoader
         var samplingSettings = ReadSampling(sampling);
         sampling.RejectUnknownKeys();
 
-        return new RunConfig(path, new ModelSettings(modelName, vocabSize, model), trainingSettings, weightsSettings, samplingSettings);
+        var prepare = sections.ContainsKey("prepare") ? ReadPrepare(Section(sections, path, "prepare")) : null;
+
+        return new RunConfig(path, new ModelSettings(modelName, vocabSize, model), trainingSettings, weightsSettings, samplingSettings) { Prepare = prepare };
     }
 
     private static TrainingSettings ReadTraining(SettingsSection training)
@@ -75,7 +77,26 @@ public static class RunConfigLoader
             GradClip = training.GetDouble("grad_clip", 0, 0, 1e6),
             CheckpointInterval = training.GetInt("checkpoint_interval", 0, 0, int.MaxValue),
             GradAccumulationSteps = training.GetInt("grad_accumulation_steps", 1, 1, 1_000_000),
+            ValCorpus = training.GetString("val_corpus", ""),
         };
+    }
+
+    private static PrepareSettings ReadPrepare(SettingsSection prepare)
+    {
+        var settings = new PrepareSettings(
+            Input: prepare.GetString("input"),
+            Output: prepare.GetString("output"),
+            ValInput: prepare.GetString("val_input", ""),
+            ValFraction: prepare.GetDouble("val_fraction", 0.1, 0, 0.5),
+            ShardTokens: prepare.GetInt("shard_tokens", 100_000_000, 1, int.MaxValue),
+            DocumentSeparator: prepare.GetString("document_separator", ""),
+            TokenizerSampleBytes: prepare.GetInt("tokenizer_sample_bytes", 4 << 20, 1, 1 << 30));
+        prepare.RejectUnknownKeys();
+        if (settings.ValInput.Length > 0 && prepare.Contains("val_fraction"))
+        {
+            throw new ConfigException($"{prepare.OriginOf("val_fraction")}: [prepare] val_fraction and val_input exclude each other: keep one");
+        }
+        return settings;
     }
 
     private static SamplingSettings ReadSampling(SettingsSection sampling)
@@ -119,7 +140,7 @@ public static class RunConfigLoader
         {
             var stray = document.KeyValues.GetChild(0)!;
             throw new ConfigException(
-                $"{path}:{stray.Span.Start.Line + 1}: key {KeyName(stray.Key!)} is outside any section: put it under [model], [training], [weights] or [sampling]");
+                $"{path}:{stray.Span.Start.Line + 1}: key {KeyName(stray.Key!)} is outside any section: put it under [model], [training], [weights], [sampling] or [prepare]");
         }
 
         var sections = new Dictionary<string, (string, Dictionary<string, SettingValue>)>(StringComparer.Ordinal);

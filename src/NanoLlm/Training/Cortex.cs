@@ -40,7 +40,6 @@ public sealed class Cortex
     public static (Cortex Cortex, TrainingSummary Summary) Train(
         RunConfig config, Action<TrainingProgress>? progress, CancellationToken cancellation, bool resume = false)
     {
-        var text = ReadCorpus(config);
         var checkpointPath = Checkpoint.PathFor(config.Weights.Path);
         Cortex cortex;
         IOptimizer optimizer;
@@ -52,21 +51,21 @@ public sealed class Cortex
         }
         else
         {
-            cortex = Initialized(config, text);
+            cortex = Initialized(config, TrainingCorpus.Tokenizer(config));
             optimizer = Optimizers.Create(config.Training, cortex.Model.Parameters);
         }
 
-        var tokens = cortex.Tokenizer.Encode(text);
-        var (train, validation) = TokenSplit.Split(tokens, BytesPerToken(cortex.Tokenizer), config.Training.ValFraction);
+        using var corpus = TrainingCorpus.Open(config, cortex.Tokenizer);
+        var (train, validation) = (corpus.Train, corpus.Validation);
         // Encoding used about a dozen bytes per corpus byte, garbage now. Collected before the model's buffers are
         // allocated, its memory is reused for them; left to chance, a run held it besides them (13 MB more peak
         // memory for Tiny Shakespeare in about half the runs).
         GC.Collect();
-        if (train.Length < 2)
+        if (train.LongestSegment < 2)
         {
             throw new ConfigException($"{config.Path}: [training] corpus {config.Training.Corpus} is too short to train on: it needs at least two tokens");
         }
-        var trainer = new Trainer(cortex.Model, optimizer, config.Training, train.Length) { StartStep = startStep };
+        var trainer = new Trainer(cortex.Model, optimizer, config.Training, train.LongestSegment) { StartStep = startStep };
         if (resume && startStep >= trainer.TotalSteps(train.Length))
         {
             throw new ConfigException(
@@ -115,11 +114,10 @@ public sealed class Cortex
     /// The model of the run file before its first step: the tokenizer trained on the corpus (when <c>vocab_size</c>
     /// &gt; 256) and the parameters initialized from the seed, exactly as <see cref="Train"/> starts.
     /// </summary>
-    public static Cortex Initialize(RunConfig config) => Initialized(config, ReadCorpus(config));
+    public static Cortex Initialize(RunConfig config) => Initialized(config, TrainingCorpus.Tokenizer(config));
 
-    private static Cortex Initialized(RunConfig config, byte[] text)
+    private static Cortex Initialized(RunConfig config, Bpe tokenizer)
     {
-        var tokenizer = config.Model.VocabSize == Bpe.ByteLevel.VocabSize ? Bpe.ByteLevel : Bpe.Train(text, config.Model.VocabSize);
         var model = ModelRegistry.Create(config.Model.Name, tokenizer.VocabSize, config.Model.Hyperparameters);
         model.Initialize(new Random(config.Training.Seed));
         return new Cortex(model, tokenizer);
@@ -209,27 +207,4 @@ public sealed class Cortex
 
     private static string Required(IReadOnlyDictionary<string, string> metadata, string key, string path) =>
         metadata.TryGetValue(key, out var value) ? value : throw new WeightsFileException($"{path}: metadata key {key} is missing");
-
-    private static byte[] ReadCorpus(RunConfig config)
-    {
-        try
-        {
-            return File.ReadAllBytes(config.Training.Corpus);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            var reason = e is FileNotFoundException or DirectoryNotFoundException ? "file not found" : e.Message;
-            throw new ConfigException($"{config.Path}: [training] corpus: cannot read {config.Training.Corpus} ({reason})", e);
-        }
-    }
-
-    private static int[] BytesPerToken(Bpe tokenizer)
-    {
-        var lengths = new int[tokenizer.VocabSize];
-        for (var token = 0; token < lengths.Length; token++)
-        {
-            lengths[token] = tokenizer.TokenBytes(token).Length;
-        }
-        return lengths;
-    }
 }
