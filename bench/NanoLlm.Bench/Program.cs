@@ -1,3 +1,4 @@
+using System.Globalization;
 using BenchmarkDotNet.Running;
 using NanoLlm.Storage;
 
@@ -9,7 +10,8 @@ namespace NanoLlm.Bench;
 /// <c>--parity DIR</c> writes NanoLlm's side of <c>make parity</c> and <c>--parity-check DIR</c> reads back the PyTorch
 /// twin's weights files (see <see cref="ParityDump"/>); <c>--logits-check WEIGHTS BATCH</c> and
 /// <c>--same-weights A B</c> are NanoLlm's checks in <c>make scale-out-check</c> (see <see cref="ScaleOutCheck"/>);
-/// any other arguments go to BenchmarkDotNet (e.g. <c>--filter *Bpe*</c>).
+/// <c>--shuffled-corpus DIR MEGABYTES SEED</c> and <c>--encode-speed TOKENIZER_DIR CORPUS MEGABYTES</c> are the
+/// large-corpus benchmark's (see <see cref="ShardBench"/>); any other arguments go to BenchmarkDotNet (e.g. <c>--filter *Bpe*</c>).
 /// </summary>
 public static class Program
 {
@@ -25,6 +27,12 @@ public static class Program
                 return 0;
             case ["--parity", var directory]:
                 ParityDump.Run(directory);
+                return 0;
+            case ["--shuffled-corpus", var directory, var megabytes, var seed]:
+                ShardBench.ShuffledCorpus(directory, long.Parse(megabytes, CultureInfo.InvariantCulture), int.Parse(seed, CultureInfo.InvariantCulture));
+                return 0;
+            case ["--encode-speed", var tokenizer, var corpus, var megabytes]:
+                ShardBench.EncodeSpeed(tokenizer, corpus, int.Parse(megabytes, CultureInfo.InvariantCulture));
                 return 0;
             case ["--parity-check", var directory]:
                 return ParityDump.CheckReferenceWeights(directory) == 0 ? 0 : 1;
