@@ -18,7 +18,7 @@ BIN_CHAT  = src/NanoLlm.Chat/bin/$(CONFIGURATION)/net10.0/NanoLlm.Chat.dll
 BIN_BENCH = bench/NanoLlm.Bench/bin/$(CONFIGURATION)/net10.0/NanoLlm.Bench.dll
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check
+.PHONY: build test lint format train prepare chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -37,6 +37,12 @@ format:
 train:
 	@$(BUILD) src/NanoLlm.Train >/dev/null || $(BUILD) src/NanoLlm.Train
 	$(DOTNET) $(BIN_TRAIN) $(CONFIG) $(if $(RESUME),--resume) $(ARGS)
+
+# The run file's [prepare] text tokenized once into token shards (llm.c's format) that [training] corpus can name;
+# running it again continues after the last whole shard.
+prepare:
+	@$(BUILD) src/NanoLlm.Train >/dev/null || $(BUILD) src/NanoLlm.Train
+	$(DOTNET) $(BIN_TRAIN) $(CONFIG) --prepare $(ARGS)
 
 # With PROMPT set: one completion to stdout. Without: the terminal chat (Esc quits).
 chat:
