@@ -186,7 +186,8 @@ public static class ShardPreparer
         foreach (var range in split.Ranges)
         {
             var file = new FileInfo(range.File);
-            text.Append(CultureInfo.InvariantCulture, $"|{file.FullName}|{range.Start}|{range.End}|{file.Length}|{file.LastWriteTimeUtc.Ticks}");
+            var target = file.ResolveLinkTarget(returnFinalTarget: true) ?? file;
+            text.Append(CultureInfo.InvariantCulture, $"|{file.FullName}|{range.Start}|{range.End}|{SourceRange.LengthOf(range.File)}|{target.LastWriteTimeUtc.Ticks}");
         }
         return Fingerprint.Of(text.ToString());
     }

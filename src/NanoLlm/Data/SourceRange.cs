@@ -9,7 +9,14 @@ public readonly record struct SourceRange(string File, long Start, long End)
     public long Length => End - Start;
 
     /// <summary>The whole of each file, in order.</summary>
-    public static SourceRange[] Whole(IEnumerable<string> files) => [.. files.Select(f => new SourceRange(f, 0, new FileInfo(f).Length))];
+    public static SourceRange[] Whole(IEnumerable<string> files) => [.. files.Select(f => new SourceRange(f, 0, LengthOf(f)))];
+
+    /// <summary>The length of the file itself, through a symbolic link too (a link's own length is that of its target's name).</summary>
+    public static long LengthOf(string file)
+    {
+        using var handle = System.IO.File.OpenHandle(file);
+        return RandomAccess.GetLength(handle);
+    }
 
     /// <summary>
     /// Cuts <paramref name="ranges"/> so that about the last <paramref name="fraction"/> of their bytes is held out:

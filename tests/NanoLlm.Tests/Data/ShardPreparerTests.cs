@@ -196,4 +196,14 @@ public sealed class ShardPreparerTests : IDisposable
         Assert.Equal([new SourceRange(file, 0, 29)], kept);
         Assert.Equal([new SourceRange(file, 29, 39)], heldOut);
     }
+
+    [Fact]
+    public void A_symbolic_link_is_read_as_the_file_it_points_to()
+    {
+        var file = _folder.Write("t.txt", "linked text");
+        var link = _folder.File("link.txt");
+        File.CreateSymbolicLink(link, file);
+
+        Assert.Equal([new SourceRange(link, 0, 11)], SourceRange.Whole([link]));
+    }
 }
