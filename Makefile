@@ -24,7 +24,7 @@ BIN_SERVER = src/NanoLlm.Server/bin/$(CONFIGURATION)/net10.0/NanoLlm.Server.dll
 PACKAGES  = bin/packages
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity bench-gpt2 fuzz serve pack tool bench-serve explain bench-diagnostics
+.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity bench-gpt2 fuzz serve pack tool bench-serve explain bench-diagnostics prepare
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -49,6 +49,12 @@ format:
 train:
 	@$(BUILD) src/NanoLlm.Train >/dev/null || $(BUILD) src/NanoLlm.Train
 	$(DOTNET) $(BIN_TRAIN) $(CONFIG) $(if $(RESUME),--resume) $(ARGS)
+
+# The run file's [prepare] text tokenized once into token shards (llm.c's format) that [training] corpus can name;
+# running it again continues after the last whole shard.
+prepare:
+	@$(BUILD) src/NanoLlm.Train >/dev/null || $(BUILD) src/NanoLlm.Train
+	$(DOTNET) $(BIN_TRAIN) $(CONFIG) --prepare $(ARGS)
 
 # With PROMPT set: one completion to stdout. Without: the terminal chat (Esc quits).
 chat:

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using NanoLlm.Data;
 using NanoLlm.Config;
 using NanoLlm.Tokenization;
 using NanoLlm.Training;
@@ -44,7 +45,7 @@ public static class DiagnosticsCost
         var clock = Stopwatch.StartNew();
         var stepsDone = 0;
         // No validation split: the end-of-run evaluation would be timed too.
-        trainer.Run(train, new TokenSplit(validation.Tokens[..0], validation.BytesPerToken), new TrainingHooks { Progress = p => stepsDone = p.Step }, CancellationToken.None);
+        trainer.Run(train, new TokenSplit([], validation.BytesPerToken), new TrainingHooks { Progress = p => stepsDone = p.Step }, CancellationToken.None);
         return clock.Elapsed.TotalMilliseconds / stepsDone;
     }
 }

@@ -7,8 +7,13 @@ namespace NanoLlm.Train;
 internal sealed class Interrupt : IDisposable
 {
     private readonly CancellationTokenSource _source = new();
+    private readonly string _notice;
 
-    public Interrupt() => Console.CancelKeyPress += OnCancelKeyPress;
+    public Interrupt(string notice = "stopping after this step (Ctrl-C again to quit at once)")
+    {
+        _notice = notice;
+        Console.CancelKeyPress += OnCancelKeyPress;
+    }
 
     public CancellationToken Token => _source.Token;
 
@@ -25,7 +30,7 @@ internal sealed class Interrupt : IDisposable
             return;
         }
         e.Cancel = true;
-        Console.Error.WriteLine("stopping after this step (Ctrl-C again to quit at once)");
+        Console.Error.WriteLine(_notice);
         _source.Cancel();
     }
 }

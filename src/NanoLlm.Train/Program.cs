@@ -1,20 +1,25 @@
+using System.Globalization;
 using NanoLlm.Config;
+using NanoLlm.Data;
 using NanoLlm.Storage;
+using NanoLlm.Tensors;
 using NanoLlm.Training;
 
 namespace NanoLlm.Train;
 
 /// <summary>
-/// <c>train CONFIG [--resume | --init-only] [--set section.key=value …] [--verbose]</c>: trains the model the run file
+/// <c>train CONFIG [--resume | --init-only | --prepare] [--set section.key=value …] [--verbose]</c>: trains the model the run file
 /// describes and writes its weights, a checkpoint, a metrics CSV and a loss plot beside them. <c>--init-only</c> writes
 /// the weights file of the model before its first step (tokenizer trained, parameters initialized from the seed) and
-/// stops: the starting point for training elsewhere (tools/reference/train.py --init-from). Progress goes to stderr, the
+/// stops: the starting point for training elsewhere (tools/reference/train.py --init-from). <c>--prepare</c> tokenizes
+/// the <c>[prepare]</c> section's text into token shards and stops (Ctrl-C keeps the whole shards; running it again
+/// continues after them). Progress goes to stderr, the
 /// one-line summary to stdout. Exit codes: 0 done (or stopped by Ctrl-C with a checkpoint), 2 bad usage, config or
 /// input, or a run that diverged, 1 anything unexpected.
 /// </summary>
 public static class Program
 {
-    private const string Usage = "train CONFIG [--resume | --init-only] [--set section.key=value ...] [--verbose]";
+    private const string Usage = "train CONFIG [--resume | --init-only | --prepare] [--set section.key=value ...] [--verbose]";
 
     public static int Main(string[] args)
     {
@@ -23,12 +28,17 @@ public static class Program
         {
             var resume = args.Contains("--resume");
             var initOnly = args.Contains("--init-only");
-            var commandLine = CommandLine.Parse([.. args.Where(a => a is not ("--resume" or "--init-only"))], Usage);
-            if (resume && initOnly)
+            var prepare = args.Contains("--prepare");
+            var commandLine = CommandLine.Parse([.. args.Where(a => a is not ("--resume" or "--init-only" or "--prepare"))], Usage);
+            if ((resume ? 1 : 0) + (initOnly ? 1 : 0) + (prepare ? 1 : 0) > 1)
             {
-                throw new ConfigException($"--resume and --init-only exclude each other: usage: {Usage}");
+                throw new ConfigException($"--resume, --init-only and --prepare exclude each other: usage: {Usage}");
             }
             var config = InitFrom.Resolve(RunConfigLoader.Load(commandLine.ConfigPath, commandLine.Overrides));
+            if (prepare)
+            {
+                return Prepare(config, commandLine.ConfigPath);
+            }
             if (initOnly)
             {
                 Cortex.Initialize(config).Save(config.Weights.Path);
@@ -61,7 +71,7 @@ public static class Program
             Console.Out.WriteLine(SummaryLine.Format(config, summary, csvPath, plotPath));
             return 0;
         }
-        catch (Exception e) when (e is ConfigException or WeightsFileException or TrainingDivergedException)
+        catch (Exception e) when (e is ConfigException or WeightsFileException or TrainingDivergedException or ShardFileException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;
@@ -76,6 +86,29 @@ public static class Program
         {
             Console.Error.WriteLine($"error: unexpected failure: {e.Message}{(verbose ? Environment.NewLine + e : " (run with --verbose for details)")}");
             return 1;
+        }
+    }
+
+    private static int Prepare(RunConfig config, string configPath)
+    {
+        using var interrupt = new Interrupt("stopping: the shard being written is dropped, whole shards are kept");
+        try
+        {
+            var summary = PrepareReporter.Run(config, progress => CorpusPreparation.Prepare(config, KernelSettings.MaxThreads, progress, interrupt.Token));
+            var parts = new List<string> { "prepared" };
+            foreach (var split in summary.Splits)
+            {
+                parts.Add(string.Create(CultureInfo.InvariantCulture, $"{split.Prefix}_shards={split.Shards} {split.Prefix}_kept={split.ShardsKept} {split.Prefix}_tokens={split.Tokens} {split.Prefix}_text_bytes={split.TextBytes}"));
+            }
+            var seconds = summary.Elapsed.TotalSeconds;
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"mb_per_s={(seconds > 0 ? summary.BytesRead / 1e6 / seconds : 0):F1} seconds={seconds:F1} output={config.Prepare!.Output}"));
+            Console.Out.WriteLine(string.Join(' ', parts));
+            return 0;
+        }
+        catch (OperationCanceledException) when (interrupt.Token.IsCancellationRequested)
+        {
+            Console.Error.WriteLine($"interrupted: the whole shards in {config.Prepare!.Output} are kept; continue with make prepare CONFIG={configPath}");
+            return 0;
         }
     }
 }

@@ -92,7 +92,7 @@ public sealed class TrainProgramTests : IDisposable
         var result = ProgramRunner.Train(_folder.Path, "run.toml", "--init-only", "--resume");
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("--resume and --init-only exclude each other", result.StandardError);
+        Assert.Contains("--resume, --init-only and --prepare exclude each other", result.StandardError);
         Assert.False(Directory.Exists(Path.Combine(_folder.Path, "out")));
     }
 

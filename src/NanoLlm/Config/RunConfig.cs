@@ -18,7 +18,28 @@ public sealed record RunConfig(
 
     /// <summary>The <c>[server]</c> section: how <c>serve</c> listens and what it allows a request.</summary>
     public ServerSettings Server { get; init; } = new();
+
+    /// <summary>The <c>[prepare]</c> section: how <c>prepare</c> turns text into token shards; null when the file has none.</summary>
+    public PrepareSettings? Prepare { get; init; }
 }
+
+/// <summary>
+/// How text becomes token shards (llm.c's format), tokenized once before training. Each file is a document, and with
+/// a <paramref name="DocumentSeparator"/> so is each stretch of text between two occurrences of it.
+/// </summary>
+/// <param name="Input">The text: a file, a directory (its files, sorted) or a glob (<c>data/*.txt</c>).</param>
+/// <param name="Output">The directory that receives <c>train_000000.bin</c> … and <c>val_000000.bin</c> ….</param>
+/// <param name="ValInput">Files held out for validation (a file, directory or glob); empty: the last <paramref name="ValFraction"/> of the input.</param>
+/// <param name="ShardTokens">Tokens per shard (the last of each split holds the rest).</param>
+/// <param name="TokenizerSampleBytes">With <c>vocab_size</c> over 256: the merges are trained on this many first bytes of the input.</param>
+public sealed record PrepareSettings(
+    string Input,
+    string Output,
+    string ValInput,
+    double ValFraction,
+    int ShardTokens,
+    string DocumentSeparator,
+    int TokenizerSampleBytes);
 
 /// <summary>
 /// How text becomes tokens. <c>bytes</c>: the 256 byte values. <c>bpe</c>: byte-pair encoding, either learned on the
@@ -54,7 +75,7 @@ public sealed record ModelSettings(string Name, int VocabSize, SettingsSection H
     public const int MaxVocabSize = 65_536;
 }
 
-/// <param name="Corpus">The training text (UTF-8), resolved against the working directory.</param>
+/// <param name="Corpus">The training text (UTF-8), or token shards (<c>.bin</c> files, a glob), resolved against the working directory.</param>
 /// <param name="Steps">Optimizer steps to take; set directly, or from <c>epochs</c> × the steps one pass over the training split takes.</param>
 /// <param name="Epochs">The <c>epochs</c> key when given (0 when <c>steps</c> was given instead).</param>
 /// <param name="ValFraction">The last fraction of the corpus held out for validation.</param>
@@ -113,6 +134,8 @@ public sealed record TrainingSettings(
     /// a run's first step and every this many steps (0: off).
     /// </summary>
     public int DiagnosticsInterval { get; init; }
+    /// <summary>Held-out text or token shards to validate on instead of the last <see cref="ValFraction"/> of the corpus; empty when unset.</summary>
+    public string ValCorpus { get; init; } = "";
 }
 
 /// <summary>AdamW's constants (Loshchilov &amp; Hutter 2019); the defaults are nanoGPT's.</summary>

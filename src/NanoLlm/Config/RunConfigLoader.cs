@@ -11,7 +11,7 @@ namespace NanoLlm.Config;
 /// </summary>
 public static partial class RunConfigLoader
 {
-    private static readonly string[] Sections = ["model", "training", "weights", "sampling", "tokenizer", "server"];
+    private static readonly string[] Sections = ["model", "training", "weights", "sampling", "tokenizer", "server", "prepare"];
 
     public static RunConfig Load(string path, IReadOnlyList<string>? overrides = null) => Parse(ReadText(path), path, overrides);
 
@@ -57,10 +57,13 @@ public static partial class RunConfigLoader
         var serverSettings = ReadServer(server);
         server.RejectUnknownKeys();
 
+        var prepare = sections.ContainsKey("prepare") ? ReadPrepare(Section(sections, path, "prepare")) : null;
+
         return new RunConfig(path, new ModelSettings(modelName, vocabSize, model) { VocabSizeGiven = vocabSizeGiven }, trainingSettings, weightsSettings, samplingSettings)
         {
             Tokenizer = tokenizerSettings,
             Server = serverSettings,
+            Prepare = prepare,
         };
     }
 
@@ -146,7 +149,26 @@ public static partial class RunConfigLoader
             GradAccumulationSteps = training.GetInt("grad_accumulation_steps", 1, 1, 1_000_000),
             InitFrom = training.Contains("init_from") ? training.GetString("init_from") : null,
             DiagnosticsInterval = training.GetInt("diagnostics_interval", 0, 0, int.MaxValue),
+            ValCorpus = training.GetString("val_corpus", ""),
         };
+    }
+
+    private static PrepareSettings ReadPrepare(SettingsSection prepare)
+    {
+        var settings = new PrepareSettings(
+            Input: prepare.GetString("input"),
+            Output: prepare.GetString("output"),
+            ValInput: prepare.GetString("val_input", ""),
+            ValFraction: prepare.GetDouble("val_fraction", 0.1, 0, 0.5),
+            ShardTokens: prepare.GetInt("shard_tokens", 100_000_000, 1, int.MaxValue),
+            DocumentSeparator: prepare.GetString("document_separator", ""),
+            TokenizerSampleBytes: prepare.GetInt("tokenizer_sample_bytes", 4 << 20, 1, 1 << 30));
+        prepare.RejectUnknownKeys();
+        if (settings.ValInput.Length > 0 && prepare.Contains("val_fraction"))
+        {
+            throw new ConfigException($"{prepare.OriginOf("val_fraction")}: [prepare] val_fraction and val_input exclude each other: keep one");
+        }
+        return settings;
     }
 
     private static SamplingSettings ReadSampling(SettingsSection sampling)
@@ -206,7 +228,7 @@ public static partial class RunConfigLoader
         {
             var stray = document.KeyValues.GetChild(0)!;
             throw new ConfigException(
-                $"{path}:{stray.Span.Start.Line + 1}: key {KeyName(stray.Key!)} is outside any section: put it under [model], [training], [weights], [sampling] or [server]");
+                $"{path}:{stray.Span.Start.Line + 1}: key {KeyName(stray.Key!)} is outside any section: put it under [model], [training], [weights], [sampling], [tokenizer], [server] or [prepare]");
         }
 
         var sections = new Dictionary<string, (string, Dictionary<string, SettingValue>)>(StringComparer.Ordinal);

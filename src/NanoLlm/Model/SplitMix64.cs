@@ -24,4 +24,7 @@ internal struct SplitMix64
 
     /// <summary>A number in [0, <paramref name="bound"/>) (Lemire's multiply-shift; the bias is below 2⁻³² for any int bound).</summary>
     public int Next(int bound) => (int)(((NextBits() >> 32) * (ulong)bound) >> 32);
+
+    /// <summary>A number in [0, <paramref name="bound"/>) for bounds beyond an int (Lemire's multiply-shift on 64 bits).</summary>
+    public long NextLong(long bound) => (long)Math.BigMul(NextBits(), (ulong)bound, out _);
 }

@@ -43,7 +43,6 @@ public sealed class Cortex
         RunConfig config, Action<TrainingProgress>? progress, CancellationToken cancellation, bool resume = false)
     {
         config = InitFrom.Resolve(config);
-        var text = ReadCorpus(config);
         var checkpointPath = Checkpoint.PathFor(config.Weights.Path);
         Cortex cortex;
         IOptimizer optimizer;
@@ -55,22 +54,21 @@ public sealed class Cortex
         }
         else
         {
-            cortex = config.Training.InitFrom is null ? Initialized(config, text) : InitFrom.Load(config);
+            cortex = config.Training.InitFrom is null ? Initialized(config, TrainingCorpus.Tokenizer(config)) : InitFrom.Load(config);
             optimizer = Optimizers.Create(config.Training, cortex.Model.Parameters);
         }
 
-        // Special tokens declared in the run file are matched in the corpus (an <|endoftext|> between documents).
-        var tokens = ToUInt16(cortex.Tokenizer.Encode(text, SpecialTokenHandling.Allow));
-        var (train, validation) = TokenSplit.Split(tokens, BytesPerToken(cortex.Tokenizer), config.Training.ValFraction);
+        using var corpus = TrainingCorpus.Open(config, cortex.Tokenizer);
+        var (train, validation) = (corpus.Train, corpus.Validation);
         // Encoding used about a dozen bytes per corpus byte, garbage now. Collected before the model's buffers are
         // allocated, its memory is reused for them; left to chance, a run held it besides them (13 MB more peak
         // memory for Tiny Shakespeare in about half the runs).
         GC.Collect();
-        if (train.Length < 2)
+        if (train.LongestSegment < 2)
         {
             throw new ConfigException($"{config.Path}: [training] corpus {config.Training.Corpus} is too short to train on: it needs at least two tokens");
         }
-        var trainer = new Trainer(cortex.Model, optimizer, config.Training, train.Length) { StartStep = startStep };
+        var trainer = new Trainer(cortex.Model, optimizer, config.Training, train.LongestSegment) { StartStep = startStep };
         if (resume && startStep >= trainer.TotalSteps(train.Length))
         {
             throw new ConfigException(
@@ -119,11 +117,10 @@ public sealed class Cortex
     /// The model of the run file before its first step: the tokenizer trained on the corpus (when <c>vocab_size</c>
     /// &gt; 256) and the parameters initialized from the seed, exactly as <see cref="Train"/> starts.
     /// </summary>
-    public static Cortex Initialize(RunConfig config) => Initialized(config, ReadCorpus(config));
+    public static Cortex Initialize(RunConfig config) => Initialized(config, TrainingCorpus.Tokenizer(config));
 
-    private static Cortex Initialized(RunConfig config, byte[] text)
+    private static Cortex Initialized(RunConfig config, Tokenizer tokenizer)
     {
-        var tokenizer = BuildTokenizer(config, () => text);
         if (tokenizer.VocabSize > ModelSettings.MaxVocabSize)
         {
             throw new ConfigException(
@@ -144,9 +141,9 @@ public sealed class Cortex
     /// then). Anything wrong (an unreadable or corrupt vocabulary, a special token it already spells, a
     /// <c>vocab_size</c> that disagrees with a pretrained vocabulary) is a <see cref="ConfigException"/> naming the key.
     /// </summary>
-    public static Tokenizer BuildTokenizer(RunConfig config) => BuildTokenizer(config, () => ReadCorpus(config));
+    public static Tokenizer BuildTokenizer(RunConfig config) => TrainingCorpus.Tokenizer(config);
 
-    private static Tokenizer BuildTokenizer(RunConfig config, Func<byte[]> corpus)
+    internal static Tokenizer BuildTokenizer(RunConfig config, Func<byte[]> corpus)
     {
         var settings = config.Tokenizer;
         if (settings.Kind == TokenizerSettings.BytesKind)
@@ -186,16 +183,6 @@ public sealed class Cortex
             return Tokenizer.FromHuggingFaceFiles(Path.Combine(pretrained, "vocab.json"), Path.Combine(pretrained, "merges.txt"), split ?? SplitPattern.Gpt2, specials);
         }
         return Tokenizer.FromTiktokenFile(pretrained, split ?? throw new ArgumentException("a ranks file needs [tokenizer] split (gpt2, gpt4 or o200k)"), specials);
-    }
-
-    private static ushort[] ToUInt16(int[] tokens)
-    {
-        var narrow = new ushort[tokens.Length];
-        for (var i = 0; i < tokens.Length; i++)
-        {
-            narrow[i] = checked((ushort)tokens[i]);
-        }
-        return narrow;
     }
 
     /// <summary>
@@ -300,27 +287,4 @@ public sealed class Cortex
 
     private static string Required(IReadOnlyDictionary<string, string> metadata, string key, string path) =>
         metadata.TryGetValue(key, out var value) ? value : throw new WeightsFileException($"{path}: metadata key {key} is missing");
-
-    private static byte[] ReadCorpus(RunConfig config)
-    {
-        try
-        {
-            return File.ReadAllBytes(config.Training.Corpus);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            var reason = e is FileNotFoundException or DirectoryNotFoundException ? "file not found" : e.Message;
-            throw new ConfigException($"{config.Path}: [training] corpus: cannot read {config.Training.Corpus} ({reason})", e);
-        }
-    }
-
-    private static int[] BytesPerToken(Tokenizer tokenizer)
-    {
-        var lengths = new int[tokenizer.VocabSize];
-        for (var token = 0; token < lengths.Length; token++)
-        {
-            lengths[token] = tokenizer.TokenBytes(token).Length;
-        }
-        return lengths;
-    }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using NanoLlm.Config;
+using NanoLlm.Data;
 using NanoLlm.Model;
 using NanoLlm.Tensors;
 
@@ -22,7 +23,8 @@ public sealed class Trainer
     private readonly int[] _targets;
     private readonly DiagnosticsRecorder? _diagnostics;
 
-    public Trainer(ILanguageModel model, IOptimizer optimizer, TrainingSettings settings, int trainLength)
+    /// <param name="trainLength">Tokens in the training split's longest segment: a window fits in one segment.</param>
+    public Trainer(ILanguageModel model, IOptimizer optimizer, TrainingSettings settings, long trainLength)
     {
         if (trainLength < 2)
         {
@@ -31,7 +33,7 @@ public sealed class Trainer
         _model = model;
         _optimizer = optimizer;
         _settings = settings;
-        _length = Math.Min(model.Spec.ContextLength, trainLength - 1);
+        _length = (int)Math.Min(model.Spec.ContextLength, trainLength - 1);
         _inputs = new int[settings.BatchSize * _length];
         _targets = new int[settings.BatchSize * _length];
         _diagnostics = settings.DiagnosticsInterval > 0 ? new DiagnosticsRecorder(model) : null;
@@ -41,7 +43,7 @@ public sealed class Trainer
     public int WindowLength => _length;
 
     /// <summary><c>steps</c>, or <c>epochs</c> × the steps one pass over the training tokens takes.</summary>
-    public int TotalSteps(int trainLength) => _settings.Steps > 0
+    public int TotalSteps(long trainLength) => _settings.Steps > 0
         ? _settings.Steps
         : checked(_settings.Epochs * (int)Math.Ceiling((trainLength - 1) / (double)(_settings.BatchSize * _length * _settings.GradAccumulationSteps)));
 
@@ -70,7 +72,9 @@ public sealed class Trainer
                 var random = new SplitMix64(_settings.Seed, ((long)step * accumulation) + micro);
                 for (var b = 0; b < batchSize; b++)
                 {
-                    var start = random.Next(train.Length - _length);
+                    // A corpus of 2³¹ window starts or more needs the 64-bit draw; a smaller one keeps the 32-bit draw it always had.
+                    var starts = train.WindowStarts(_length);
+                    var start = starts <= int.MaxValue ? random.Next((int)starts) : random.NextLong(starts);
                     train.Window(start, _inputs.AsSpan(b * _length, _length), _targets.AsSpan(b * _length, _length));
                 }
                 _model.Training = true;
@@ -137,7 +141,7 @@ public sealed class Trainer
     /// batches of them, or the whole split when that is 0, and never more than <paramref name="maxWindows"/>.
     /// Null when the split is too short for one window.
     /// </summary>
-    public Evaluation? Evaluate(TokenSplit split, int maxWindows = int.MaxValue)
+    public Evaluation? Evaluate(TokenSplit split, long maxWindows = long.MaxValue)
     {
         var windows = Math.Min(EvaluationWindows(split), maxWindows);
         if (windows == 0)
@@ -148,12 +152,12 @@ public sealed class Trainer
         _model.Training = false;
         double totalNats = 0;
         long totalBytes = 0;
-        for (var first = 0; first < windows; first += batchSize)
+        for (var first = 0L; first < windows; first += batchSize)
         {
-            var rows = Math.Min(batchSize, windows - first);
+            var rows = (int)Math.Min(batchSize, windows - first);
             for (var b = 0; b < rows; b++)
             {
-                split.Window((first + b) * _length, _inputs.AsSpan(b * _length, _length), _targets.AsSpan(b * _length, _length));
+                split.ConsecutiveWindow(first + b, _inputs.AsSpan(b * _length, _length), _targets.AsSpan(b * _length, _length));
             }
             var used = rows * _length;
             totalNats += (double)_model.Forward(_inputs.AsSpan(0, used), _targets.AsSpan(0, used), rows, _length) * used;
@@ -168,10 +172,10 @@ public sealed class Trainer
 
     // The training split is scored on as many windows as the validation split (at least one batch), so watching
     // both costs twice one evaluation, not a pass over the whole training text.
-    private int EvaluationWindows(TokenSplit split)
+    private long EvaluationWindows(TokenSplit split)
     {
-        var windows = (split.Length - 1) / _length;
-        return _settings.EvalBatches > 0 ? Math.Min(windows, _settings.EvalBatches * _settings.BatchSize) : windows;
+        var windows = split.ConsecutiveWindows(_length);
+        return _settings.EvalBatches > 0 ? Math.Min(windows, (long)_settings.EvalBatches * _settings.BatchSize) : windows;
     }
 
     private double TokensPerSecond(int steps, TimeSpan elapsed) =>

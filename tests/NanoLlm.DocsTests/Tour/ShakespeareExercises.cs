@@ -1,3 +1,4 @@
+using NanoLlm.Data;
 using NanoLlm.DocsTests.Support;
 using NanoLlm.Model;
 using NanoLlm.Tokenization;

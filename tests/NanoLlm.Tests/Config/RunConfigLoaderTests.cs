@@ -334,4 +334,23 @@ public sealed class RunConfigLoaderTests : IDisposable
 
         Assert.Equal(8, config.Model.Hyperparameters.GetInt("context_length", null, 1, 100));
     }
+
+    [Fact]
+    public void A_prepare_section_gets_defaults_and_training_reads_a_held_out_corpus()
+    {
+        var config = LoadText(BigramRun.Replace("epochs = 200", "epochs = 200\nval_corpus = \"shards/val_*.bin\"") + "\n\n[prepare]\ninput = \"books/\"\noutput = \"shards\"\n");
+
+        Assert.Equal("shards/val_*.bin", config.Training.ValCorpus);
+        Assert.Equal(new PrepareSettings("books/", "shards", "", 0.1, 100_000_000, "", 4 << 20), config.Prepare);
+        Assert.Null(LoadText(BigramRun).Prepare);
+        Assert.Equal("", LoadText(BigramRun).Training.ValCorpus);
+    }
+
+    [Fact]
+    public void Prepare_takes_held_out_files_or_a_fraction_not_both()
+    {
+        var message = LoadError(BigramRun + "\n[prepare]\ninput = \"a\"\noutput = \"b\"\nval_input = \"c\"\nval_fraction = 0.2\n");
+
+        Assert.Equal(_folder.File("run.toml") + ":16: [prepare] val_fraction and val_input exclude each other: keep one", message);
+    }
 }

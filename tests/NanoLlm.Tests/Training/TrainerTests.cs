@@ -1,4 +1,5 @@
 using NanoLlm.Config;
+using NanoLlm.Data;
 using NanoLlm.Model;
 using NanoLlm.Training;
 
@@ -15,7 +16,7 @@ public sealed class TrainerTests
         return TokenSplit.Split(tokens, OneBytePerToken, fraction: 0.1);
     }
 
-    private static Trainer BigramTrainer(int steps, int evalInterval, int trainLength)
+    private static Trainer BigramTrainer(int steps, int evalInterval, long trainLength)
     {
         var model = new BigramModel(256, new SettingsSection("model", "test", new Dictionary<string, SettingValue>()));
         var settings = new TrainingSettings("corpus", steps, 0, LearningRate: 1.0, BatchSize: 4, Seed: 1, ValFraction: 0.1, evalInterval, EvalBatches: 0);
