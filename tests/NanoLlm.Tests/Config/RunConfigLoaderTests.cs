@@ -141,7 +141,7 @@ public sealed class RunConfigLoaderTests : IDisposable
     {
         var message = LoadError(BigramRun + "\n[trainig]\nsteps = 3\n");
 
-        Assert.Contains(":12: unknown section [trainig]: the sections are [model], [training], [weights], [sampling], [server]", message);
+        Assert.Contains(":12: unknown section [trainig]: the sections are [model], [training], [weights], [sampling], [tokenizer], [server]", message);
     }
 
     [Fact]
