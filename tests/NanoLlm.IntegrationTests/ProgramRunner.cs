@@ -14,6 +14,8 @@ public static class ProgramRunner
 
     public static Result Chat(string workingDirectory, params string[] args) => Run("NanoLlm.Chat", workingDirectory, args);
 
+    public static Result Tokenize(string workingDirectory, params string[] args) => Run("NanoLlm.Tokenize", workingDirectory, args);
+
     /// <summary>Starts the train program without waiting, for tests that signal it while it runs.</summary>
     public static Process StartTrain(string workingDirectory, params string[] args)
     {
