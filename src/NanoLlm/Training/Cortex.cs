@@ -128,6 +128,11 @@ public sealed class Cortex
             throw new ConfigException(
                 $"{config.Path}: [tokenizer] pretrained = \"{config.Tokenizer.Pretrained}\" has {tokenizer.VocabSize} tokens; a model holds at most {ModelSettings.MaxVocabSize} (16-bit token ids): use gpt2 or learn a vocabulary");
         }
+        if (config.Tokenizer.Pretrained is not null && config.Model.VocabSizeGiven && config.Model.VocabSize != tokenizer.VocabSize)
+        {
+            throw new ConfigException(
+                $"{config.Path}: [model] vocab_size = {config.Model.VocabSize}, but the vocabulary {config.Tokenizer.Pretrained} has {tokenizer.VocabSize} tokens: remove vocab_size or set it to {tokenizer.VocabSize}");
+        }
         var model = ModelRegistry.Create(config.Model.Name, tokenizer.VocabSize, config.Model.Hyperparameters);
         model.Initialize(new Random(config.Training.Seed));
         return new Cortex(model, tokenizer);
@@ -160,11 +165,6 @@ public sealed class Cortex
         {
             var reason = e is FileNotFoundException or DirectoryNotFoundException ? $"{settings.Pretrained}: file not found" : e.Message.TrimEnd('.');
             throw new ConfigException($"{config.Path}: [tokenizer] {key}: {reason}", e);
-        }
-        if (settings.Pretrained is not null && config.Model.VocabSizeGiven && config.Model.VocabSize != tokenizer.VocabSize)
-        {
-            throw new ConfigException(
-                $"{config.Path}: [model] vocab_size = {config.Model.VocabSize}, but the vocabulary {settings.Pretrained} has {tokenizer.VocabSize} tokens: remove vocab_size or set it to {tokenizer.VocabSize}");
         }
         return tokenizer;
     }

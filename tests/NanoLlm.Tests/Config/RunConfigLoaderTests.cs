@@ -217,10 +217,55 @@ public sealed class RunConfigLoaderTests : IDisposable
             message);
     }
 
+    [Fact]
+    public void A_run_file_without_a_tokenizer_section_keeps_its_meaning()
+    {
+        Assert.Equal("bytes", LoadText(BigramRun).Tokenizer.Kind);
+        Assert.Equal(new TokenizerSettings("bpe", null, null, []) { Origin = _folder.File("run.toml") }, LoadText(BigramRun, "model.vocab_size=512").Tokenizer);
+    }
+
+    [Fact]
+    public void The_tokenizer_section_is_read()
+    {
+        var tokenizer = LoadText(WithTokenizer(1024, "kind = \"bpe\"\nsplit = \"gpt4\"\nspecial_tokens = [\"<|endoftext|>\", \"<|pad|>\"]")).Tokenizer;
+
+        Assert.Equal(("bpe", "gpt4", (string?)null), (tokenizer.Kind, tokenizer.Split, tokenizer.Pretrained));
+        Assert.Equal(["<|endoftext|>", "<|pad|>"], tokenizer.SpecialTokens);
+    }
+
+    [Theory]
+    [InlineData("split = \"gpt3\"", "[tokenizer] split: \"gpt3\" is not one of \"none\", \"gpt2\", \"gpt4\", \"o200k\"")]
+    [InlineData("kind = \"words\"", "[tokenizer] kind: \"words\" is not one of \"bytes\", \"bpe\"")]
+    [InlineData("kind = \"bytes\"\nsplit = \"gpt2\"", "[tokenizer] split needs kind = \"bpe\"")]
+    [InlineData("special_tokens = [\"<|a|>\", \"<|a|>\"]", "\"<|a|>\" is listed twice")]
+    [InlineData("special_tokens = [1]", "a list here holds strings only")]
+    [InlineData("special_tokens = \"<|a|>\"", "[tokenizer] special_tokens: \"<|a|>\" is not a list of strings")]
+    [InlineData("splt = \"gpt2\"", "unknown key [tokenizer] splt")]
+    public void A_bad_tokenizer_key_names_the_file_line_and_key(string lines, string expected)
+    {
+        var message = LoadError(WithTokenizer(300, lines));
+
+        Assert.Contains(expected, message);
+        Assert.StartsWith(_folder.File("run.toml") + ":", message);
+    }
+
+    [Fact]
+    public void Bytes_with_a_vocab_size_above_256_is_an_error()
+    {
+        var message = LoadError(WithTokenizer(300, "kind = \"bytes\""));
+
+        Assert.Contains("[model] vocab_size = 300 with [tokenizer] kind = \"bytes\"", message);
+    }
+
+    private static string WithTokenizer(int vocabSize, string lines) =>
+        BigramRun.Replace("vocab_size = 256", $"vocab_size = {vocabSize}", StringComparison.Ordinal) + "\n[tokenizer]\n" + lines + "\n";
+
     [Theory]
     [InlineData("configs/bigram.toml")]
     [InlineData("configs/mlp.toml")]
     [InlineData("configs/gpt.toml")]
+    [InlineData("configs/gpt2.toml")]
+    [InlineData("configs/shakespeare-bpe.toml")]
     public void The_shipped_run_files_still_load(string runFile)
     {
         var config = RunConfigLoader.Load(Repository.PathOf(runFile));

@@ -35,6 +35,43 @@ internal static class NaiveBpe
         return merges;
     }
 
+    /// <summary>
+    /// minbpe's RegexTokenizer.train: every piece of the text (repeats included) is its own sequence; pairs are
+    /// counted over all of them, and the chosen merge is applied in each.
+    /// </summary>
+    public static List<TokenPair> TrainOnPieces(IEnumerable<byte[]> textPieces, int vocabSize)
+    {
+        var pieces = textPieces.Select(piece => Bytes(piece)).ToList();
+        var merges = new List<TokenPair>();
+        while (256 + merges.Count < vocabSize)
+        {
+            var counts = new Dictionary<TokenPair, int>();
+            foreach (var piece in pieces)
+            {
+                foreach (var (pair, count) in CountPairs(piece))
+                {
+                    counts[pair] = counts.GetValueOrDefault(pair) + count;
+                }
+            }
+            var best = default(TokenPair);
+            var bestCount = 0;
+            foreach (var (pair, count) in counts)
+            {
+                if (count > bestCount || (count == bestCount && IsSmaller(pair, best)))
+                {
+                    (best, bestCount) = (pair, count);
+                }
+            }
+            if (bestCount < 2)
+            {
+                break;
+            }
+            pieces = [.. pieces.Select(piece => Merge(piece, best, 256 + merges.Count))];
+            merges.Add(best);
+        }
+        return merges;
+    }
+
     public static List<int> Encode(ReadOnlySpan<byte> text, IReadOnlyList<TokenPair> merges)
     {
         var rankOf = new Dictionary<TokenPair, int>();

@@ -1,6 +1,7 @@
 using NanoLlm.Config;
 using NanoLlm.Storage;
 using NanoLlm.Tests.Support;
+using NanoLlm.Tokenization;
 using NanoLlm.Training;
 
 namespace NanoLlm.Tests.Training;
@@ -50,6 +51,57 @@ public sealed class CortexTests : IDisposable
         Assert.Equal(trained.Model.Parameters.Values, loaded.Model.Parameters.Values);
         Assert.Equal(trained.Tokenizer.Merges, loaded.Tokenizer.Merges);
         Assert.Equal(300, loaded.Model.Spec.VocabSize);
+    }
+
+    [Fact]
+    public void A_split_pattern_vocabulary_with_special_tokens_trains_saves_and_loads()
+    {
+        var (trained, _) = Cortex.Train(
+            ShippedBigram("training.epochs=1", "model.vocab_size=300", "tokenizer.split=gpt2", "tokenizer.special_tokens=[\"<|endoftext|>\"]"), null, CancellationToken.None);
+
+        var loaded = Cortex.Load(_folder.File("bigram.weights"));
+
+        Assert.Equal(SplitPattern.Gpt2, loaded.Tokenizer.Split);
+        Assert.Equal(trained.Tokenizer.Merges, loaded.Tokenizer.Merges);
+        Assert.Equal(299, loaded.Tokenizer.EndOfText);
+        Assert.Equal(300, loaded.Model.Spec.VocabSize);
+    }
+
+    [Fact]
+    public void A_pretrained_vocabulary_sets_the_model_vocab_size_and_is_stored_by_name()
+    {
+        // A bigram over 50257 tokens would be a 50257² table: the GPT's embedding is the size that scales.
+        var config = ShippedBigram("tokenizer.pretrained=gpt2", "model.name=gpt", "training.steps=1");
+        var unset = config with { Model = config.Model with { VocabSizeGiven = false } };
+
+        var cortex = Cortex.Initialize(unset);
+        cortex.Save(_folder.File("bigram.weights"));
+
+        Assert.Equal(50257, cortex.Model.Spec.VocabSize);
+        Assert.Equal([15496, 995], Cortex.Load(_folder.File("bigram.weights")).Tokenizer.Encode("Hello world"));
+    }
+
+    [Theory]
+    [InlineData("tokenizer.pretrained=gpt2", "[model] vocab_size = 256, but the vocabulary gpt2 has 50257 tokens")]
+    [InlineData("tokenizer.pretrained=cl100k_base", "has 100277 tokens; a model holds at most 65536")]
+    [InlineData("tokenizer.pretrained=missing.tiktoken", "[tokenizer] pretrained: a ranks file needs [tokenizer] split")]
+    [InlineData("tokenizer.special_tokens=[\"e\"]", "[tokenizer] special_tokens: special token e spells a token of the vocabulary")]
+    public void A_tokenizer_that_cannot_be_built_is_a_config_error_naming_the_key(string assignment, string expected)
+    {
+        var overrides = assignment.Contains("special", StringComparison.Ordinal) ? new[] { assignment, "model.vocab_size=300" } : [assignment];
+        var config = ShippedBigram(overrides);
+
+        var message = Assert.Throws<ConfigException>(() => Cortex.Initialize(config)).Message;
+
+        Assert.Contains(expected, message);
+    }
+
+    [Fact]
+    public void A_missing_ranks_file_is_a_config_error_naming_it()
+    {
+        var message = Assert.Throws<ConfigException>(() => Cortex.Initialize(ShippedBigram("tokenizer.pretrained=nowhere.tiktoken", "tokenizer.split=gpt2"))).Message;
+
+        Assert.Contains("[tokenizer] pretrained: nowhere.tiktoken: file not found", message);
     }
 
     [Fact]
