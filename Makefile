@@ -77,7 +77,7 @@ bench-kernels:
 bench-step:
 	$(BENCH_RUN) --step
 
-# What diagnostics_interval = 100 costs the baby GPT's training step: off and on side by side, five rounds.
+# What diagnostics_interval = 100 costs the baby GPT's training: a step and the diagnostics' work, timed interleaved.
 bench-diagnostics:
 	$(BENCH_RUN) --diagnostics configs/shakespeare-baby.toml
 
