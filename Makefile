@@ -181,7 +181,7 @@ bench-serve:
 	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
 	$(DOTNET) $(BIN_BENCH) --serve-load $(SERVE_CONFIG) --server $(BIN_SERVER) --clients $(SERVE_CLIENTS) --seconds $(SERVE_SECONDS) --max-tokens $(SERVE_TOKENS)
 
-# What diagnostics_interval = 100 costs the baby GPT's training step: off and on side by side, five rounds.
+# What diagnostics_interval = 100 costs the baby GPT's training: a step and the diagnostics' work, timed interleaved.
 bench-diagnostics:
 	$(BENCH_RUN) --diagnostics configs/shakespeare-baby.toml
 

@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Engines;
 using NanoLlm.Tokenization;
 
 namespace NanoLlm.Bench;
@@ -8,8 +7,7 @@ namespace NanoLlm.Bench;
 /// The tokenizer on the whole of Tiny Shakespeare (1.1 MB): training 4 096 tokens, and encoding and decoding the text
 /// with them. Each operation takes a large fraction of a second, so a few monitored iterations are enough.
 /// </summary>
-[Config(typeof(TextThroughputConfig))]
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 5)]
+[Config(typeof(InProcessConfig))]
 [MemoryDiagnoser]
 public class BpeBenchmarks
 {

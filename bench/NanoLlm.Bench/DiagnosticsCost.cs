@@ -1,51 +1,73 @@
 using System.Diagnostics;
 using System.Globalization;
-using NanoLlm.Data;
 using NanoLlm.Config;
-using NanoLlm.Tokenization;
+using NanoLlm.Model;
 using NanoLlm.Training;
 
 namespace NanoLlm.Bench;
 
 /// <summary>
-/// What <c>diagnostics_interval = 100</c> costs a training run: the baby GPT recipe (configs/shakespeare-baby.toml,
-/// without evaluation) trained for 200 steps with diagnostics off and at 100, one after the other, for several rounds
-/// (each run measures on its first step and every 100th: 3 of 200 steps, more than a long run's 1 in 100). Prints each
-/// round's ms/step and the median ratio.
+/// What <c>diagnostics_interval = 100</c> costs a training run of the baby GPT (configs/shakespeare-baby.toml): a
+/// training step (forward, backward, clip, AdamW) and the diagnostics' extra work on the steps that measure
+/// (gradient norms per tensor, activation statistics, the weights' copy and ‖Δw‖/‖w‖ after the update), timed
+/// interleaved in one process, medians of 30 each. At interval N the run pays the diagnostics once every N steps:
+/// overhead = diagnostics / (N · step).
 /// </summary>
 public static class DiagnosticsCost
 {
-    private const int Steps = 200;
-    private const int Rounds = 5;
+    private const int Repetitions = 30;
+    private const int Interval = 100;
 
     public static void Run(string configPath)
     {
         var config = RunConfigLoader.Load(configPath);
-        var tokens = Bpe.ByteLevel.Encode(BenchData.TinyShakespeare());
-        var (train, validation) = TokenSplit.Split(tokens, [.. Enumerable.Repeat(1, Bpe.ByteCount)], config.Training.ValFraction);
-        var ratios = new List<double>();
-        Console.WriteLine("round  off ms/step  diagnostics_interval=100 ms/step  ratio");
-        for (var round = 0; round < Rounds; round++)
+        var settings = config.Training;
+        var model = ModelRegistry.Create(config.Model.Name, config.Model.VocabSize, config.Model.Hyperparameters);
+        model.Initialize(new Random(settings.Seed));
+        var optimizer = Optimizers.Create(settings, model.Parameters);
+        var recorder = new DiagnosticsRecorder(model);
+        var random = new Random(1);
+        var (batchSize, length) = (settings.BatchSize, model.Spec.ContextLength);
+        var inputs = Enumerable.Range(0, batchSize * length).Select(_ => random.Next(config.Model.VocabSize)).ToArray();
+        var targets = Enumerable.Range(0, batchSize * length).Select(_ => random.Next(config.Model.VocabSize)).ToArray();
+
+        void Step()
         {
-            var off = MillisecondsPerStep(config, train, validation, 0);
-            var on = MillisecondsPerStep(config, train, validation, 100);
-            ratios.Add(on / off);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{round + 1,5}  {off,11:F2}  {on,33:F2}  {on / off:F4}"));
+            model.Training = true;
+            model.Parameters.ZeroGrads();
+            model.Forward(inputs, targets, batchSize, length);
+            model.Backward();
+            GradientClipping.Clip(model.Parameters, settings.GradClip);
+            optimizer.Update(model.Parameters, 1e-4f);
         }
-        ratios.Sort();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"median ratio (diagnostics at 100 / off): {ratios[ratios.Count / 2]:F4} over {Rounds} rounds of {Steps} steps"));
+
+        var steps = new List<double>();
+        var diagnostics = new List<double>();
+        for (var i = 0; i < Repetitions + 3; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            Step();
+            var step = clock.Elapsed.TotalMilliseconds;
+            // The diagnostics' work alone, on the state the step just left (activations, gradients, weights).
+            clock.Restart();
+            recorder.BeforeUpdate();
+            recorder.AfterUpdate();
+            var measured = clock.Elapsed.TotalMilliseconds;
+            if (i >= 3)
+            {
+                steps.Add(step);
+                diagnostics.Add(measured);
+            }
+        }
+        var stepMedian = Median(steps);
+        var diagnosticsMedian = Median(diagnostics);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"step {stepMedian:F2} ms, diagnostics {diagnosticsMedian:F2} ms (medians of {Repetitions}); at diagnostics_interval = {Interval}: +{100 * diagnosticsMedian / (Interval * stepMedian):F2} % a step on average; on a measuring step alone: +{100 * diagnosticsMedian / stepMedian:F1} %"));
     }
 
-    private static double MillisecondsPerStep(RunConfig config, TokenSplit train, TokenSplit validation, int interval)
+    private static double Median(List<double> values)
     {
-        var settings = config.Training with { Steps = Steps, EvalInterval = 0, DiagnosticsInterval = interval };
-        var model = NanoLlm.Model.ModelRegistry.Create(config.Model.Name, Bpe.ByteCount, config.Model.Hyperparameters);
-        model.Initialize(new Random(settings.Seed));
-        var trainer = new Trainer(model, Optimizers.Create(settings, model.Parameters), settings, train.Length);
-        var clock = Stopwatch.StartNew();
-        var stepsDone = 0;
-        // No validation split: the end-of-run evaluation would be timed too.
-        trainer.Run(train, new TokenSplit([], validation.BytesPerToken), new TrainingHooks { Progress = p => stepsDone = p.Step }, CancellationToken.None);
-        return clock.Elapsed.TotalMilliseconds / stepsDone;
+        values.Sort();
+        return values[values.Count / 2];
     }
 }

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using NanoLlm.Interop;
 using NanoLlm.Config;
+using NanoLlm.Interop;
 using NanoLlm.Sampling;
 using NanoLlm.Tensors;
 

@@ -8,7 +8,7 @@ namespace NanoLlm.Bench;
 /// Runs the micro-benchmarks: <c>--kernels [matmul|rows]</c> prints the kernels side by side with their references;
 /// <c>--gpt2-generation</c> times generation on a GPT-2-124M-shaped model against the memory-bandwidth limit (see
 /// <see cref="Gpt2Generation"/>); <c>--step</c> breaks one training step of the baby GPT down by layer (see <see cref="StepBreakdown"/>);
-/// <c>--diagnostics CONFIG</c> times training with <c>diagnostics_interval</c> off and at 100 (see <see cref="DiagnosticsCost"/>);
+/// <c>--diagnostics CONFIG</c> times a training step against the diagnostics measured every 100 steps (see <see cref="DiagnosticsCost"/>);
 /// <c>--parity DIR</c> writes NanoLlm's side of <c>make parity</c> and <c>--parity-check DIR</c> reads back the PyTorch
 /// twin's weights files (see <see cref="ParityDump"/>); <c>--logits-check WEIGHTS BATCH</c> and
 /// <c>--same-weights A B</c> are NanoLlm's checks in <c>make scale-out-check</c> (see <see cref="ScaleOutCheck"/>);

@@ -44,31 +44,31 @@ public static class Program
         switch (args)
         {
             case ["import", var source, var weights, .. var options]:
-            {
-                var tokenizer = Option(options, "--tokenizer");
-                var checkpoint = Gpt2Checkpoint.Read(source, tokenizer);
-                new Cortex(checkpoint.Model, checkpoint.Tokenizer).Save(weights);
-                var shape = Gpt2Shape.Of(checkpoint.Model, weights);
-                return string.Create(CultureInfo.InvariantCulture,
-                    $"imported {source}: GPT-2 of {shape.Layers} layers, {shape.Heads} heads, {shape.Channels} wide, context {shape.ContextLength}, vocabulary {shape.VocabSize} (tokenizer {checkpoint.Tokenizer.PretrainedName ?? "from the source"}), {checkpoint.Model.Parameters.Count:N0} parameters -> {weights}");
-            }
-            case ["export", var weights, var target, .. var options]:
-            {
-                var format = Option(options, "--format") ?? (target.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? "llmc" : "hf");
-                var cortex = Cortex.Load(weights);
-                var checkpoint = Gpt2Checkpoint.Of(cortex.Model, cortex.Tokenizer, weights);
-                switch (format)
                 {
-                    case "hf":
-                        checkpoint.WriteHuggingFace(target);
-                        return $"exported {weights} as a Hugging Face GPT-2 directory: {target} (config.json, model.safetensors, generation_config.json, vocab.json, merges.txt)";
-                    case "llmc":
-                        checkpoint.WriteLlmc(target);
-                        return $"exported {weights} as llm.c's checkpoint: {target} and {Path.Combine(Path.GetDirectoryName(Path.GetFullPath(target))!, Gpt2Checkpoint.LlmcTokenizerFile)}";
-                    default:
-                        throw new ConfigException($"--format {format}: the formats are hf (a Hugging Face directory) and llmc (llm.c's .bin)");
+                    var tokenizer = Option(options, "--tokenizer");
+                    var checkpoint = Gpt2Checkpoint.Read(source, tokenizer);
+                    new Cortex(checkpoint.Model, checkpoint.Tokenizer).Save(weights);
+                    var shape = Gpt2Shape.Of(checkpoint.Model, weights);
+                    return string.Create(CultureInfo.InvariantCulture,
+                        $"imported {source}: GPT-2 of {shape.Layers} layers, {shape.Heads} heads, {shape.Channels} wide, context {shape.ContextLength}, vocabulary {shape.VocabSize} (tokenizer {checkpoint.Tokenizer.PretrainedName ?? "from the source"}), {checkpoint.Model.Parameters.Count:N0} parameters -> {weights}");
                 }
-            }
+            case ["export", var weights, var target, .. var options]:
+                {
+                    var format = Option(options, "--format") ?? (target.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? "llmc" : "hf");
+                    var cortex = Cortex.Load(weights);
+                    var checkpoint = Gpt2Checkpoint.Of(cortex.Model, cortex.Tokenizer, weights);
+                    switch (format)
+                    {
+                        case "hf":
+                            checkpoint.WriteHuggingFace(target);
+                            return $"exported {weights} as a Hugging Face GPT-2 directory: {target} (config.json, model.safetensors, generation_config.json, vocab.json, merges.txt)";
+                        case "llmc":
+                            checkpoint.WriteLlmc(target);
+                            return $"exported {weights} as llm.c's checkpoint: {target} and {Path.Combine(Path.GetDirectoryName(Path.GetFullPath(target))!, Gpt2Checkpoint.LlmcTokenizerFile)}";
+                        default:
+                            throw new ConfigException($"--format {format}: the formats are hf (a Hugging Face directory) and llmc (llm.c's .bin)");
+                    }
+                }
             default:
                 throw new ConfigException($"usage: {Usage}");
         }

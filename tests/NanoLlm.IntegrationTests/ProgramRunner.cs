@@ -17,6 +17,7 @@ public static class ProgramRunner
     public static Result Convert(string workingDirectory, params string[] args) => Run("NanoLlm.Convert", workingDirectory, args);
     public static Result Serve(string workingDirectory, params string[] args) => Run("NanoLlm.Server", workingDirectory, args);
     public static Result Explain(string workingDirectory, params string[] args) => Run("NanoLlm.Explain", workingDirectory, args);
+    public static Result Tokenize(string workingDirectory, params string[] args) => Run("NanoLlm.Tokenize", workingDirectory, args);
 
     /// <summary>Starts the train program without waiting, for tests that signal it while it runs.</summary>
     public static Process StartTrain(string workingDirectory, params string[] args) => Start("NanoLlm.Train", workingDirectory, args);

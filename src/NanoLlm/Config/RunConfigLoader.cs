@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Tomlyn;
 using Tomlyn.Parsing;
 using Tomlyn.Syntax;
 
@@ -216,9 +217,11 @@ public static partial class RunConfigLoader
 
     private static Dictionary<string, (string Origin, Dictionary<string, SettingValue> Values)> ReadSections(string text, string path)
     {
-        var document = ParseToml(text, path)
-            ?? throw new ConfigException(
-                $"{path}{LineOfBrokenEscape(text)}: invalid TOML: a \\u or \\U escape is cut short by the end of the file or names no Unicode character");
+        var (document, problem) = ParseToml(text, path);
+        if (document is null)
+        {
+            throw new ConfigException($"{path}{(problem is null ? LineOfBrokenEscape(text) : "")}: invalid TOML: {problem ?? BrokenEscape}");
+        }
         if (document.HasErrors)
         {
             var first = document.Diagnostics.First(d => d.Kind == DiagnosticMessageKind.Error);
@@ -272,7 +275,7 @@ public static partial class RunConfigLoader
         }
 
         // The value is read as TOML (numbers, true/false, "quoted"); anything TOML does not read is taken as a plain string.
-        var parsed = ParseToml($"v = {rawValue}\n", origin);
+        var (parsed, _) = ParseToml($"v = {rawValue}\n", origin);
         object value = parsed is null || parsed.HasErrors || parsed.KeyValues.ChildrenCount != 1
             ? rawValue
             : ScalarValue(parsed.KeyValues.GetChild(0)!.Value!, origin, section, key);
@@ -290,17 +293,24 @@ public static partial class RunConfigLoader
         }
     }
 
-    // Tomlyn throws (ArgumentOutOfRangeException, while describing the error) instead of reporting a \u or \U escape
-    // cut short by the end of the text; null stands for that error.
-    private static DocumentSyntax? ParseToml(string text, string origin)
+    private const string BrokenEscape = "a \\u or \\U escape is cut short by the end of the file or names no Unicode character";
+
+    // Tomlyn throws instead of reporting two kinds of bad input: a \u or \U escape cut short by the end of the text
+    // (ArgumentOutOfRangeException, while describing it: no problem text), and arrays or inline tables nested deeper
+    // than it reads (TomlException, with its message). Either way there is no document.
+    private static (DocumentSyntax? Document, string? Problem) ParseToml(string text, string origin)
     {
         try
         {
-            return SyntaxParser.Parse(text, origin, true);
+            return (SyntaxParser.Parse(text, origin, true), null);
         }
         catch (ArgumentOutOfRangeException)
         {
-            return null;
+            return (null, null);
+        }
+        catch (TomlException e)
+        {
+            return (null, e.Message);
         }
     }
 

@@ -155,7 +155,8 @@ public sealed class SettingsSection
         }
         catch (JsonException e)
         {
-            throw new ConfigException($"{origin}: [{name}] settings are not valid JSON ({e.Message})", e);
+            // Where the JSON broke, not the reader's message: that quotes the text, which may hold line breaks.
+            throw new ConfigException($"{origin}: [{name}] settings are not valid JSON (at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})", e);
         }
         catch (InvalidOperationException e)
         {

@@ -51,7 +51,7 @@ public sealed class ParameterSet
 {
     // The ceiling ModelRegistry sets around building a model (see Ceiling); none outside it.
     [ThreadStatic]
-    private static (long MaxCount, string Origin, string Reason)? t_ceiling;
+    private static (long MaxCount, string Origin, string Reason)? _ceiling;
 
     private readonly Dictionary<string, Parameter> _byName = new(StringComparer.Ordinal);
 
@@ -59,7 +59,7 @@ public sealed class ParameterSet
     public ParameterSet(IReadOnlyList<ParameterSpec> specs)
     {
         var count = specs.Sum(spec => spec.Shape.Aggregate(1L, (product, dimension) => product * Math.Max(dimension, 0)));
-        if (t_ceiling is var (maxCount, origin, reason) && count > maxCount)
+        if (_ceiling is var (maxCount, origin, reason) && count > maxCount)
         {
             throw new ConfigException($"{origin}: [model] describes a model of {count} parameters, more than {maxCount}: {reason}");
         }
@@ -99,13 +99,13 @@ public sealed class ParameterSet
     /// </summary>
     internal static Ceiling LimitTo(long maxCount, string origin, string reason)
     {
-        var previous = t_ceiling;
-        t_ceiling = (maxCount, origin, reason);
+        var previous = _ceiling;
+        _ceiling = (maxCount, origin, reason);
         return new Ceiling(previous);
     }
 
     internal readonly struct Ceiling((long, string, string)? previous) : IDisposable
     {
-        public void Dispose() => t_ceiling = previous;
+        public void Dispose() => _ceiling = previous;
     }
 }

@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using System.Text.Unicode;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace NanoLlm.Storage;
 
@@ -127,7 +127,7 @@ public static class SafeTensors
         }
         catch (JsonException e)
         {
-            throw new WeightsFileException($"{path}: not a safetensors file: its header is not valid JSON ({e.Message})", e);
+            throw new WeightsFileException($"{path}: not a safetensors file: its header is not valid JSON ({JsonPosition(e)})", e);
         }
         using (document)
         {
@@ -165,6 +165,9 @@ public static class SafeTensors
             return (metadata, entries);
         }
     }
+
+    // Where the JSON broke, not the reader's message: that quotes the text, which may hold line breaks.
+    private static string JsonPosition(JsonException e) => $"at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}";
 
     private static Dictionary<string, string> ParseMetadata(JsonElement element, string path)
     {

@@ -96,6 +96,10 @@ internal static class TokenizerMetadata
     private static Tokenizer ReadTiktoken(JsonElement root)
     {
         var split = Split(root);
+        if (split == SplitPattern.None)
+        {
+            throw Malformed("a ranks vocabulary needs a split pattern, not \"none\"");
+        }
         var specials = Specials(root);
         if (root.TryGetProperty("pretrained", out _))
         {

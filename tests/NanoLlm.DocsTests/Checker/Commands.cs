@@ -189,7 +189,11 @@ public sealed partial class Commands
         try
         {
             var run = RunConfigLoader.Load(path, overrides);
-            ModelRegistry.Create(run.Model.Name, run.Model.VocabSize, run.Model.Hyperparameters);
+            // A run that starts from a weights file (init_from) takes its model from that file, which is not here.
+            if (run.Training.InitFrom is null)
+            {
+                ModelRegistry.Create(run.Model.Name, run.Model.VocabSize, run.Model.Hyperparameters);
+            }
         }
         catch (ConfigException e)
         {

@@ -163,7 +163,9 @@ public sealed partial class DocsChecker
 
     /// <summary>
     /// <c>```csharp run</c> blocks compile and run, and print what the <c>```text output</c> block after them shows;
-    /// <c>```csharp from=PATH</c> blocks are excerpts whose lines appear in that file in order; any other csharp block is a problem.
+    /// <c>```csharp from=PATH</c> blocks are excerpts whose lines appear in that file in order; <c>```csharp test=PATH</c> blocks
+    /// are examples the test at PATH compiles and runs (one that needs files the checker has not, such as trained weights);
+    /// any other csharp block is a problem.
     /// </summary>
     public IEnumerable<string> CheckSnippets(string relativePath)
     {
@@ -176,6 +178,7 @@ public sealed partial class DocsChecker
                 continue;
             }
             var from = Regex.Match(block.Arguments, @"^from=(\S+)$");
+            var test = Regex.Match(block.Arguments, @"^test=(\S+)$");
             if (block.Arguments == "run")
             {
                 string? printed = null, failure = null;
@@ -211,9 +214,16 @@ public sealed partial class DocsChecker
                     yield return At(file, block.Line + 1 + missing.Index, $"excerpt line `{missing.Text}` is not in {source} (in this order)");
                 }
             }
+            else if (test.Success)
+            {
+                if (!File.Exists(FullPath(test.Groups[1].Value)))
+                {
+                    yield return At(file, block.Line, $"example run by {test.Groups[1].Value}: no such test file");
+                }
+            }
             else
             {
-                yield return At(file, block.Line, "a csharp block is either ```csharp run (a program, compiled and run) or ```csharp from=PATH (an excerpt)");
+                yield return At(file, block.Line, "a csharp block is ```csharp run (a program, compiled and run), ```csharp from=PATH (an excerpt) or ```csharp test=PATH (an example a test compiles and runs)");
             }
         }
     }

@@ -25,7 +25,7 @@ public sealed partial class ReadmeExampleTests : IDisposable
 
     public void Dispose() => _model.Dispose();
 
-    [GeneratedRegex("```csharp\n(.*?)```", RegexOptions.Singleline)]
+    [GeneratedRegex("```csharp test=tests/NanoLlm.IntegrationTests/ExtensionsAI/ReadmeExampleTests.cs\n(.*?)```", RegexOptions.Singleline)]
     private static partial Regex CSharpBlock();
 
     private static string Example()

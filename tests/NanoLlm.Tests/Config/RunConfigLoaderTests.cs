@@ -60,6 +60,24 @@ public sealed class RunConfigLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Arrays_nested_deeper_than_the_toml_reader_goes_are_invalid_toml()
+    {
+        var message = LoadError(BigramRun + $"\nseed = {new string('[', 100)}{new string(']', 100)}\n");
+
+        Assert.StartsWith($"{_folder.File("run.toml")}: invalid TOML: The maximum depth of 64 has been exceeded", message);
+    }
+
+    [Fact]
+    public void An_override_nested_deeper_than_the_toml_reader_goes_is_taken_as_plain_text()
+    {
+        var nested = new string('[', 100) + new string(']', 100);
+
+        var config = LoadText(BigramRun, $"weights.path={nested}");
+
+        Assert.Equal(nested, config.Weights.Path);
+    }
+
+    [Fact]
     public void An_override_with_a_unicode_escape_cut_short_is_taken_as_plain_text()
     {
         var config = LoadText(BigramRun, "weights.path=\"\\uDC");
@@ -141,7 +159,7 @@ public sealed class RunConfigLoaderTests : IDisposable
     {
         var message = LoadError(BigramRun + "\n[trainig]\nsteps = 3\n");
 
-        Assert.Contains(":12: unknown section [trainig]: the sections are [model], [training], [weights], [sampling], [server]", message);
+        Assert.Contains(":12: unknown section [trainig]: the sections are [model], [training], [weights], [sampling], [tokenizer], [server], [prepare]", message);
     }
 
     [Fact]

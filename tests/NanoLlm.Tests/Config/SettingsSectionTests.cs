@@ -64,4 +64,12 @@ public sealed class SettingsSectionTests
 
         Assert.StartsWith("w.weights (metadata): [model] settings hold a name or value that is not valid text", message);
     }
+
+    [Fact]
+    public void Json_that_is_not_json_is_a_config_error_in_one_line_whatever_text_it_holds()
+    {
+        var message = Assert.Throws<ConfigException>(() => SettingsSection.FromJson("model", "w.weights (metadata)", "{\"layers\":tru\ne}")).Message;
+
+        Assert.Equal("w.weights (metadata): [model] settings are not valid JSON (at line 1, byte 14)", message);
+    }
 }

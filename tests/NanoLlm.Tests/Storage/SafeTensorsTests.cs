@@ -156,6 +156,17 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.Contains(expected, message);
     }
 
+    [Fact]
+    public void A_header_that_is_not_json_is_refused_in_one_line_whatever_text_it_holds()
+    {
+        var path = _folder.File("bad.weights");
+        File.WriteAllBytes(path, FileWith("{\"w\":tru\n\re,\n\"x\":1}", dataBytes: 4));
+
+        var message = Assert.Throws<WeightsFileException>(() => SafeTensors.Read(path)).Message;
+
+        Assert.Equal($"{path}: not a safetensors file: its header is not valid JSON (at line 1, byte 9)", message);
+    }
+
     [Theory]
     [InlineData("metadata value", "{\"__metadata__\":{\"k\":\"\xff\"},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}")]
     [InlineData("metadata key", "{\"__metadata__\":{\"\xfe\":\"v\"},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}")]

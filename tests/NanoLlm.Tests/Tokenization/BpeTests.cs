@@ -377,6 +377,14 @@ public sealed class BpeTests
         Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - allocated, 0, 1 << 20);
     }
 
+    [Fact]
+    public void Metadata_that_is_not_json_is_refused_in_one_line_whatever_text_it_holds()
+    {
+        var message = Assert.Throws<FormatException>(() => Bpe.FromMetadata("{\"type\":\"byte_bpe\",\n\"merges\":[[1,2]\n,tru\ne]}")).Message;
+
+        Assert.Equal("The tokenizer metadata is malformed: it is not valid JSON (at line 3, byte 5).", message);
+    }
+
     [Theory]
     [InlineData("""{"type":"\ud800","merges":[]}""")]
     [InlineData("""{"\udc00":1}""")]

@@ -146,6 +146,18 @@ public sealed class TokenizerTests
         Assert.Contains("SHA-256", Assert.Throws<FormatException>(() => Tokenizer.FromMetadata(tampered)).Message);
     }
 
+    [Theory]
+    [InlineData("""{"type":"tiktoken","split":"none","pretrained":"gpt2","sha256":"x","special_tokens":{}}""", "needs a split pattern")]
+    [InlineData("""{"type":"tiktoken","split":"gpt2","pretrained":"gpt3","sha256":"x","special_tokens":{}}""", "gpt3")]
+    [InlineData("""{"type":"bpe","split":"gpt5","merges":[],"special_tokens":{}}""", "gpt5")]
+    [InlineData("""{"type":"bpe","split":"gpt2","merges":[],"special_tokens":{"<|a|>":-1}}""", "<|a|>")]
+    [InlineData("""{"type":"bpe","split":"gpt2","merges":[],"special_tokens":{},"extra":1}""", "extra")]
+    [InlineData("""{"type":"words"}""", "words")]
+    public void Malformed_tokenizer_metadata_is_refused(string metadata, string expected)
+    {
+        Assert.Contains(expected, Assert.Throws<FormatException>(() => Tokenizer.FromMetadata(metadata)).Message);
+    }
+
     [Fact]
     public void A_ranks_file_loads_and_its_tokenizer_carries_the_ranks_in_metadata()
     {
