@@ -198,7 +198,7 @@ public sealed class DocsCheckerTests : IDisposable
     [InlineData("loss 0.3333, twice 2", "loss 0.3333, thrice 2", "docs/01-things.md:26: the chapter shows \"thrice\" where the program printed \"twice\"")]
     [InlineData("loss 0.3333, twice 2", "loss 0.3400, twice 2", "the chapter shows \"0.3400\" where the program printed \"0.3333\"")]
     [InlineData("Count++;\n```", "Count += 2;\n```", "excerpt line `Count += 2;` is not in src/Lib/Thing.cs")]
-    [InlineData("```csharp from=src/Lib/Thing.cs", "```csharp", "a csharp block is either ```csharp run")]
+    [InlineData("```csharp from=src/Lib/Thing.cs", "```csharp", "a csharp block is ```csharp run")]
     public void A_snippet_that_fails_or_prints_something_else_is_reported(string sound, string broken, string expected)
     {
         Break(sound, broken);

@@ -68,7 +68,8 @@ internal static class TokenizerMetadata
         }
         catch (JsonException e)
         {
-            throw Malformed($"it is not valid JSON ({e.Message})", e);
+            // Where the JSON broke, not the reader's message: that quotes the text, which may hold line breaks.
+            throw Malformed($"it is not valid JSON (at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})", e);
         }
         using (document)
         {
