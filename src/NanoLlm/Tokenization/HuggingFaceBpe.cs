@@ -111,11 +111,20 @@ internal static class HuggingFaceBpe
         }
         catch (JsonException e)
         {
-            throw new FormatException($"{path}: not valid JSON ({e.Message})", e);
+            // Where the JSON broke, not the reader's message: that quotes the text, which may hold line breaks.
+            throw new FormatException($"{path}: not valid JSON (at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})", e);
         }
         catch (InvalidOperationException e)
         {
             throw new FormatException($"{path}: ids must be numbers ({e.Message})", e);
+        }
+        // Ids run from 0 to the count less one; tables are sized by the count, never by a number read from the file.
+        foreach (var (token, id) in idOf)
+        {
+            if (id >= idOf.Count)
+            {
+                throw new FormatException($"{path}: token \"{token}\" has id {id}, beyond the {idOf.Count} tokens it lists: ids run from 0 to {idOf.Count - 1}");
+            }
         }
         return idOf;
     }

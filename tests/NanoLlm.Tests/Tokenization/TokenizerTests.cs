@@ -220,6 +220,20 @@ public sealed class TokenizerTests
         Assert.Contains("merges.txt:2", Assert.Throws<FormatException>(() => Tokenizer.FromHuggingFaceFiles(vocab, merges)).Message);
     }
 
+    [Fact]
+    public void A_hugging_face_id_beyond_the_tokens_listed_is_refused_before_any_table_grows_to_it()
+    {
+        using var folder = new TempFolder();
+        var (vocab, merges) = (Path.Combine(folder.Path, "vocab.json"), Path.Combine(folder.Path, "merges.txt"));
+        var entries = Enumerable.Range(0, 256).Select(b => (Token: ByteToUnicode(b), Id: b == 97 ? 2_000_000_000 : b)).ToList();
+        File.WriteAllText(vocab, "{" + string.Join(",", entries.Select(e => $"{System.Text.Json.JsonSerializer.Serialize(e.Token)}:{e.Id}")) + "}");
+        File.WriteAllText(merges, "#version: 0.2\n");
+
+        var message = Assert.Throws<FormatException>(() => Tokenizer.FromHuggingFaceFiles(vocab, merges)).Message;
+
+        Assert.Contains("vocab.json: token \"a\" has id 2000000000, beyond the 256 tokens it lists", message, StringComparison.Ordinal);
+    }
+
     /// <summary>256 single bytes at their own ranks, then "ab" and "abc".</summary>
     private static string TinyRanks()
     {
