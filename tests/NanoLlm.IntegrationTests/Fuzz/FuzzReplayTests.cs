@@ -43,6 +43,15 @@ public sealed class FuzzReplayTests
         Assert.All(folders, folder => Assert.NotNull(FuzzTargets.Find(folder!)));
     }
 
+    [Fact]
+    public void Make_fuzz_accepts_every_target()
+    {
+        var script = File.ReadAllLines(Path.Combine(ProgramRunner.RepositoryRoot, "tools", "fuzz", "run"));
+        var listed = script.Single(line => line.StartsWith("targets=\"", StringComparison.Ordinal))["targets=\"".Length..].TrimEnd('"').Split(' ');
+
+        Assert.Equal(FuzzTargets.All.Select(t => t.Name).Order(), listed.Order());
+    }
+
     private static string FindingsFolder => Path.Combine(ProgramRunner.RepositoryRoot, "tests", "NanoLlm.IntegrationTests", "FuzzRegressions");
 
     private static IEnumerable<(string Name, byte[] Bytes)> SavedFindings(string target)
