@@ -37,7 +37,7 @@ internal static class HuggingFaceBpe
             var token = character.ToString();
             if (!idOf.TryGetValue(token, out var id))
             {
-                throw new FormatException($"{vocabPath}: has no token for byte {b} (\"{token}\")");
+                throw new FormatException($"{vocabPath}: has no token for byte {b} ({TokenQuoting.Quote(token)})");
             }
             Define(token, id, vocabPath);
         }
@@ -54,19 +54,19 @@ internal static class HuggingFaceBpe
             var parts = line.Split(' ');
             if (parts.Length != 2 || parts[0].Length == 0 || parts[1].Length == 0)
             {
-                throw new FormatException($"{origin}: expected two tokens separated by one space, found \"{line}\"");
+                throw new FormatException($"{origin}: expected two tokens separated by one space, found {TokenQuoting.Quote(line)}");
             }
             foreach (var part in parts)
             {
                 if (!used.Contains(part))
                 {
-                    throw new FormatException($"{origin}: \"{part}\" is neither a byte nor made by an earlier merge");
+                    throw new FormatException($"{origin}: {TokenQuoting.Quote(part)} is neither a byte nor made by an earlier merge");
                 }
             }
             var merged = parts[0] + parts[1];
             if (!idOf.TryGetValue(merged, out var mergedId))
             {
-                throw new FormatException($"{origin}: the merge makes \"{merged}\", which {vocabPath} does not list");
+                throw new FormatException($"{origin}: the merge makes {TokenQuoting.Quote(merged)}, which {vocabPath} does not list");
             }
             if (mergedId <= lastId)
             {
@@ -101,11 +101,11 @@ internal static class HuggingFaceBpe
             {
                 if (!property.Value.TryGetInt32(out var id) || id < 0)
                 {
-                    throw new FormatException($"{path}: token \"{property.Name}\" has id {property.Value.GetRawText()}, not a whole number ≥ 0");
+                    throw new FormatException($"{path}: token {TokenQuoting.Quote(property.Name)} has id {property.Value.GetRawText()}, not a whole number ≥ 0");
                 }
                 if (!idOf.TryAdd(property.Name, id))
                 {
-                    throw new FormatException($"{path}: token \"{property.Name}\" is listed twice");
+                    throw new FormatException($"{path}: token {TokenQuoting.Quote(property.Name)} is listed twice");
                 }
             }
         }
@@ -123,7 +123,7 @@ internal static class HuggingFaceBpe
         {
             if (id >= idOf.Count)
             {
-                throw new FormatException($"{path}: token \"{token}\" has id {id}, beyond the {idOf.Count} tokens it lists: ids run from 0 to {idOf.Count - 1}");
+                throw new FormatException($"{path}: token {TokenQuoting.Quote(token)} has id {id}, beyond the {idOf.Count} tokens it lists: ids run from 0 to {idOf.Count - 1}");
             }
         }
         return idOf;
@@ -136,7 +136,7 @@ internal static class HuggingFaceBpe
         {
             if (!unicodeToByte.TryGetValue(token[i], out bytes[i]))
             {
-                throw new FormatException($"{origin}: \"{token}\" holds U+{(int)token[i]:X4}, which stands for no byte");
+                throw new FormatException($"{origin}: {TokenQuoting.Quote(token)} holds U+{(int)token[i]:X4}, which stands for no byte");
             }
         }
         return bytes;

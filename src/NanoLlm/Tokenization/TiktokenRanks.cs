@@ -38,7 +38,7 @@ internal static class TiktokenRanks
             var rank = spellings.Count;
             if (compact ? space == 0 : space <= 0 || !int.TryParse(line.AsSpan(space + 1), NumberStyles.None, CultureInfo.InvariantCulture, out rank) || rank >= MaxRank)
             {
-                throw new FormatException($"{origin}:{lineNumber}: expected a base64 token, a space and a rank below {MaxRank}, found \"{Shorten(line)}\"");
+                throw new FormatException($"{origin}:{lineNumber}: expected a base64 token, a space and a rank below {MaxRank}, found {TokenQuoting.Quote(line)}");
             }
             byte[] bytes;
             try
@@ -47,7 +47,7 @@ internal static class TiktokenRanks
             }
             catch (FormatException)
             {
-                throw new FormatException($"{origin}:{lineNumber}: \"{Shorten(line[..space])}\" is not base64");
+                throw new FormatException($"{origin}:{lineNumber}: {TokenQuoting.Quote(line[..space])} is not base64");
             }
             if (bytes.Length == 0)
             {
@@ -92,5 +92,4 @@ internal static class TiktokenRanks
         return text.ToString();
     }
 
-    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
 }

@@ -234,6 +234,23 @@ public sealed class TokenizerTests
         Assert.Contains("vocab.json: token \"a\" has id 2000000000, beyond the 256 tokens it lists", message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_hugging_face_token_holding_a_line_break_is_quoted_on_one_line()
+    {
+        using var folder = new TempFolder();
+        var (vocab, merges) = (Path.Combine(folder.Path, "vocab.json"), Path.Combine(folder.Path, "merges.txt"));
+        var entries = Enumerable.Range(0, 256).Select(b => (Token: ByteToUnicode(b), Id: b)).ToList();
+        entries.Add(("a\r\nb", -1));
+        File.WriteAllText(vocab, "{" + string.Join(",", entries.Select(e => $"{System.Text.Json.JsonSerializer.Serialize(e.Token)}:{e.Id}")) + "}");
+        File.WriteAllText(merges, "#version: 0.2\n");
+
+        var message = Assert.Throws<FormatException>(() => Tokenizer.FromHuggingFaceFiles(vocab, merges)).Message;
+
+        Assert.Contains("token \"a\\r\\nb\" has id -1", message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', message);
+        Assert.DoesNotContain('\r', message);
+    }
+
     /// <summary>256 single bytes at their own ranks, then "ab" and "abc".</summary>
     private static string TinyRanks()
     {
