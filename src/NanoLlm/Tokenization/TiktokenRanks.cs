@@ -7,7 +7,8 @@ namespace NanoLlm.Tokenization;
 /// Reads tiktoken's ranks format: one token per line, its bytes in base64, a space, its rank (which is its id). Also
 /// the compact form the Microsoft.ML.Tokenizers.Data packages ship: a <c>Capacity: N</c> line, then the base64 of
 /// each token alone, ranks counting from 0. Refuses anything else with the line: a bad base64 or rank, a rank or a
-/// spelling given twice.
+/// spelling given twice, a rank beyond the number of tokens listed (ranks run from 0 without gaps, as tiktoken's
+/// files do).
 /// </summary>
 internal static class TiktokenRanks
 {
@@ -18,7 +19,7 @@ internal static class TiktokenRanks
 
     public static ByteSequenceTable Read(Stream stream, string origin)
     {
-        var spellings = new List<byte[]?>();
+        var entries = new List<(int Rank, byte[] Bytes, int Line)>();
         using var reader = new StreamReader(stream, Encoding.UTF8);
         var lineNumber = 0;
         var compact = false;
@@ -35,7 +36,7 @@ internal static class TiktokenRanks
                 continue;
             }
             var space = compact ? line.Length : line.IndexOf(' ', StringComparison.Ordinal);
-            var rank = spellings.Count;
+            var rank = entries.Count;
             if (compact ? space == 0 : space <= 0 || !int.TryParse(line.AsSpan(space + 1), NumberStyles.None, CultureInfo.InvariantCulture, out rank) || rank >= MaxRank)
             {
                 throw new FormatException($"{origin}:{lineNumber}: expected a base64 token, a space and a rank below {MaxRank}, found {TokenQuoting.Quote(line)}");
@@ -53,19 +54,25 @@ internal static class TiktokenRanks
             {
                 throw new FormatException($"{origin}:{lineNumber}: the token is empty");
             }
-            while (spellings.Count <= rank)
+            entries.Add((rank, bytes, lineNumber));
+        }
+        if (entries.Count == 0)
+        {
+            throw new FormatException($"{origin}: holds no ranks");
+        }
+        // Ranks run from 0 to the count less one: the table is sized by the lines read, never by a number in the file.
+        var spellings = new byte[]?[entries.Count];
+        foreach (var (rank, bytes, line) in entries)
+        {
+            if (rank >= entries.Count)
             {
-                spellings.Add(null);
+                throw new FormatException($"{origin}:{line}: rank {rank} is beyond the {entries.Count} tokens the file lists: ranks run from 0 to {entries.Count - 1}");
             }
             if (spellings[rank] is not null)
             {
-                throw new FormatException($"{origin}:{lineNumber}: rank {rank} is given twice");
+                throw new FormatException($"{origin}:{line}: rank {rank} is given twice");
             }
             spellings[rank] = bytes;
-        }
-        if (spellings.Count == 0)
-        {
-            throw new FormatException($"{origin}: holds no ranks");
         }
         try
         {

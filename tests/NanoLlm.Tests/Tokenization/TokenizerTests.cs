@@ -177,6 +177,7 @@ public sealed class TokenizerTests
     [InlineData("YQ== 0\nYQ== 1\n", "spell the same bytes")]
     [InlineData("YQ== 0\nYg== 0\n", "line 2")]
     [InlineData("YQ== x\n", "line 1")]
+    [InlineData("YQ== 0\nYg== 16000000\n", "line 2: rank 16000000 is beyond the 2 tokens the file lists")]
     [InlineData("@@@ 0\n", "not base64")]
     [InlineData("", "no ranks")]
     [InlineData("YQ== 0\n", "byte 0 has no token")]
