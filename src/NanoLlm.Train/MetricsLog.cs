@@ -37,6 +37,8 @@ internal sealed class MetricsLog : IDisposable
         CsvPath = weightsPath + ".metrics.csv";
         PlotPath = weightsPath + ".loss.png";
         _resume = resume;
+        AtomicFile.RemoveLeftovers(CsvPath);
+        AtomicFile.RemoveLeftovers(PlotPath);
     }
 
     public string CsvPath { get; }

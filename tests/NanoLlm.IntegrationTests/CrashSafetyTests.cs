@@ -111,6 +111,25 @@ public sealed class CrashSafetyTests : IDisposable
         Assert.Equal(reference, Files(chain.Path));
     }
 
+    [Fact]
+    public void Resuming_a_finished_run_removes_what_a_kill_inside_its_last_writes_left()
+    {
+        WriteRun(_folder.Path, steps: 3);
+        Assert.Equal(0, ProgramRunner.Train(_folder.Path, "run.toml").ExitCode);
+        var output = Path.Combine(_folder.Path, "out");
+        string[] leftovers = [.. new[] { "run.weights", "run.weights.checkpoint", "run.weights.loss.png", "run.weights.metrics.csv" }
+            .Select(name => Path.Combine(output, $".{name}.{Guid.NewGuid():N}.tmp"))];
+        foreach (var leftover in leftovers)
+        {
+            File.WriteAllText(leftover, "half");
+        }
+
+        var resumed = ProgramRunner.Train(_folder.Path, "run.toml", "--resume");
+
+        Assert.True(IsAlreadyDone(resumed.StandardError), resumed.StandardError);
+        Assert.Empty(TemporaryFiles(_folder.Path));
+    }
+
     [MountFact]
     public void A_full_disk_stops_the_run_with_one_line_naming_the_file_and_keeps_whole_files()
     {

@@ -31,6 +31,20 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>
+    /// Removes the temporary files a killed write of <paramref name="path"/> left, for a process that owns the file but
+    /// may not write it again (a resumed run that finds itself finished).
+    /// </summary>
+    public static void RemoveLeftovers(string path)
+    {
+        var fullPath = Path.GetFullPath(path);
+        var folder = Path.GetDirectoryName(fullPath)!;
+        if (Directory.Exists(folder))
+        {
+            RemoveLeftovers(folder, Path.GetFileName(fullPath));
+        }
+    }
+
     private static string TemporaryName(string name, Guid id) => $".{name}.{id:N}.tmp";
 
     // One process writes a given target at a time (a run owns its weights and checkpoint), so any temporary file of

@@ -47,6 +47,9 @@ public sealed class Cortex
         Cortex cortex;
         IOptimizer optimizer;
         var (startStep, bestValidationLoss) = (0, double.PositiveInfinity);
+        // A kill inside the last writes of a finished run leaves temporary files that no later write of it removes.
+        AtomicFile.RemoveLeftovers(config.Weights.Path);
+        AtomicFile.RemoveLeftovers(checkpointPath);
         if (resume)
         {
             var state = Checkpoint.Read(checkpointPath, config);
