@@ -31,7 +31,7 @@ public sealed class DocsCheckerTests : IDisposable
         ## The proof
 
         [`ThingTests.Run_counts`](../tests/Lib.Tests/ThingTests.cs) checks it; a thing takes
-        [175.1 GFLOP/s](../BENCHMARKS.md#kernels "Forward | 1024") and [11,175 tokens/s](../BENCHMARKS.md#generation).
+        [175.1 GFLOP/s](../BENCHMARKS.md#kernels "Forward | 1024") and [11,175 tokens/s](../BENCHMARKS.md#generation), [33 crashes](../RELIABILITY.md#fuzzing "run-file").
 
         ```csharp run
         Console.WriteLine($"loss {1.0 / 3:F4}, twice {2}");
@@ -118,6 +118,16 @@ public sealed class DocsCheckerTests : IDisposable
 
             11,175 tokens/s with the cache.
             """);
+        Write("RELIABILITY.md", """
+            # Reliability
+
+            ## Fuzzing
+
+            | target | crashes |
+            |---|--:|
+            | run-file | 33 |
+            | weights | 0 |
+            """);
         Write("README.md", "# Lib\n\n[Learn how it works](docs/README.md)\n");
         Write("docs/README.md", $"# The tour\n\n1. [Things](01-things.md)\n");
         Write(Chapter, SoundChapter);
@@ -183,6 +193,8 @@ public sealed class DocsCheckerTests : IDisposable
     [InlineData("[11,175 tokens/s]", "[11,176 tokens/s]", "11,176 is not in BENCHMARKS.md#generation")]
     [InlineData("[11,175 tokens/s]", "[1,175 tokens/s]", "1,175 is not in BENCHMARKS.md#generation")]
     [InlineData("(../BENCHMARKS.md#generation)", "(../BENCHMARKS.md)", "the link names no section of BENCHMARKS.md")]
+    [InlineData("[33 crashes]", "[34 crashes]", "34 is not in RELIABILITY.md#fuzzing on the line of \"run-file\"")]
+    [InlineData("\"run-file\")", "\"weights\")", "33 is not in RELIABILITY.md#fuzzing on the line of \"weights\"")]
     public void A_figure_that_no_longer_matches_the_benchmarks_is_reported(string sound, string broken, string expected)
     {
         Break(sound, broken);

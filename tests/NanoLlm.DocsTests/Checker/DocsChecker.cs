@@ -13,7 +13,8 @@ public sealed partial class DocsChecker
     /// <summary>The sections every chapter has, in this order.</summary>
     public static readonly IReadOnlyList<string> ChapterSections = ["The math", "The code", "The proof", "Run it", "Exercises"];
 
-    private const string Benchmarks = "BENCHMARKS.md";
+    /// <summary>The files whose measured figures a page may quote: the benchmarks and the reliability figures.</summary>
+    private static readonly string[] FigureSources = ["BENCHMARKS.md", "RELIABILITY.md"];
 
     private readonly string _root;
     private readonly CodeIndex _code;
@@ -118,8 +119,9 @@ public sealed partial class DocsChecker
     }
 
     /// <summary>
-    /// Every figure quoted from BENCHMARKS.md, written <c>[175.1 GFLOP/s](../BENCHMARKS.md#matmul "Forward | 1024×1024×1024")</c>,
-    /// appears in the section the anchor names, on a line that holds the title when there is one.
+    /// Every figure quoted from BENCHMARKS.md (or RELIABILITY.md), written
+    /// <c>[175.1 GFLOP/s](../BENCHMARKS.md#matmul "Forward | 1024×1024×1024")</c>, appears in the section the anchor
+    /// names, on a line that holds the title when there is one.
     /// </summary>
     public IEnumerable<string> CheckFigures(string relativePath)
     {
@@ -127,7 +129,8 @@ public sealed partial class DocsChecker
         foreach (var link in file.Links)
         {
             var (target, fragment) = SplitFragment(link.Url);
-            if (target.Length == 0 || Resolve(relativePath, target) != Benchmarks || !File.Exists(FullPath(Benchmarks)))
+            var source = target.Length == 0 ? null : Resolve(relativePath, target);
+            if (source is null || !FigureSources.Contains(source) || !File.Exists(FullPath(source)))
             {
                 continue;
             }
@@ -138,25 +141,25 @@ public sealed partial class DocsChecker
             }
             if (fragment is null)
             {
-                yield return At(file, link.Line, $"figure {link.Text}: the link names no section of {Benchmarks} (add #anchor)");
+                yield return At(file, link.Line, $"figure {link.Text}: the link names no section of {source} (add #anchor)");
                 continue;
             }
-            var section = Section(Markdown(Benchmarks), fragment);
+            var section = Section(Markdown(source), fragment);
             if (section is null)
             {
-                yield return At(file, link.Line, $"figure {link.Text}: {Benchmarks} has no heading #{fragment}");
+                yield return At(file, link.Line, $"figure {link.Text}: {source} has no heading #{fragment}");
                 continue;
             }
             var number = new Regex(@"(?<![\d.,])" + Regex.Escape(figure.Value) + @"(?!\d|[.,]\d)");
             var lines = link.Title is null ? section : section.Where(l => l.Contains(link.Title, StringComparison.Ordinal)).ToList();
             if (link.Title is not null && lines.Count == 0)
             {
-                yield return At(file, link.Line, $"figure {link.Text}: no line of {Benchmarks}#{fragment} holds \"{link.Title}\"");
+                yield return At(file, link.Line, $"figure {link.Text}: no line of {source}#{fragment} holds \"{link.Title}\"");
             }
             else if (!lines.Any(l => number.IsMatch(l)))
             {
                 yield return At(file, link.Line,
-                    $"figure {link.Text}: {figure.Value} is not in {Benchmarks}#{fragment}{(link.Title is null ? "" : $" on the line of \"{link.Title}\"")}");
+                    $"figure {link.Text}: {figure.Value} is not in {source}#{fragment}{(link.Title is null ? "" : $" on the line of \"{link.Title}\"")}");
             }
         }
     }
