@@ -47,10 +47,12 @@ public sealed class Cortex
         Cortex cortex;
         IOptimizer optimizer;
         var (startStep, bestValidationLoss) = (0, double.PositiveInfinity);
+        var (startElapsed, startBest) = (TimeSpan.Zero, (BestValidation?)null);
         if (resume)
         {
             var state = Checkpoint.Read(checkpointPath, config);
             (cortex, optimizer, startStep, bestValidationLoss) = (state.Cortex, state.Optimizer, state.Step, state.BestValidationLoss);
+            (startElapsed, startBest) = (state.Elapsed, state.Best);
         }
         else
         {
@@ -68,7 +70,12 @@ public sealed class Cortex
         {
             throw new ConfigException($"{config.Path}: [training] corpus {config.Training.Corpus} is too short to train on: it needs at least two tokens");
         }
-        var trainer = new Trainer(cortex.Model, optimizer, config.Training, train.LongestSegment) { StartStep = startStep };
+        var trainer = new Trainer(cortex.Model, optimizer, config.Training, train.LongestSegment)
+        {
+            StartStep = startStep,
+            StartElapsed = startElapsed,
+            StartBest = startBest,
+        };
         if (resume && startStep >= trainer.TotalSteps(train.Length))
         {
             throw new ConfigException(
@@ -91,7 +98,8 @@ public sealed class Cortex
             },
             Checkpoint = step =>
             {
-                Checkpoint.Write(checkpointPath, cortex, optimizer, step, bestValidationLoss);
+                Checkpoint.Write(
+                    checkpointPath, cortex, optimizer, step, bestValidationLoss, trainer.Best, config.Training.TimeBudgetMinutes > 0 ? trainer.Elapsed : null);
                 lastCheckpoint = step;
             },
             Sample = () => string.Concat(cortex.Generate(string.Empty, sampleSettings)),
