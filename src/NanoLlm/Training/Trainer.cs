@@ -133,15 +133,16 @@ public sealed class Trainer
                 validationNow = Evaluate(validation);
                 trainingNow = Evaluate(train, Math.Max(EvaluationWindows(validation), _settings.BatchSize));
                 lastValidation = validationNow ?? lastValidation;
-                if (validationNow is { } v && (Best is null || v.Loss < Best.Loss))
-                {
-                    Best = new BestValidation(v.Loss, step, Elapsed);
-                }
                 hooks.Evaluated?.Invoke(step, validationNow);
                 sample = hooks.Sample?.Invoke();
             }
+            var elapsed = Elapsed;
+            if (validationNow is { } v && (Best is null || v.Loss < Best.Loss))
+            {
+                Best = new BestValidation(v.Loss, step, elapsed);
+            }
             hooks.Progress?.Invoke(new TrainingProgress(
-                step, totalSteps, loss, learningRate, gradientNorm, TokensPerSecond(step - StartStep, _clock.Elapsed), Elapsed, trainingNow, validationNow)
+                step, totalSteps, loss, learningRate, gradientNorm, TokensPerSecond(step - StartStep, _clock.Elapsed), elapsed, trainingNow, validationNow)
             {
                 Budget = budget,
                 Best = Best,
