@@ -127,9 +127,13 @@ public static partial class RunConfigLoader
         var learningRate = training.GetDouble("learning_rate", null, 0, 1_000, minExclusive: true);
         var optimizer = training.GetChoice("optimizer", TrainingSettings.SgdName, TrainingSettings.SgdName, TrainingSettings.AdamWName, TrainingSettings.MuonName);
         var schedule = training.GetChoice("lr_schedule", TrainingSettings.ConstantSchedule, TrainingSettings.ConstantSchedule, TrainingSettings.CosineSchedule, TrainingSettings.WsdSchedule);
-        OnlyWith(training, optimizer == TrainingSettings.MuonName, "optimizer = \"muon\"", "muon_learning_rate", "muon_momentum", "muon_weight_decay");
-        OnlyWith(training, schedule == TrainingSettings.WsdSchedule, "lr_schedule = \"wsd\"", "decay_fraction");
-        OnlyWith(training, timeBudget == 0, "steps or epochs (with time_budget_minutes the schedule ends with the budget)", "decay_steps");
+        // Muon's keys and decay_fraction are read whatever the optimizer and schedule, so one run file serves an
+        // ablation (--set training.optimizer=adamw); decay_steps contradicts a time budget, which ends the schedule.
+        if (timeBudget > 0 && training.Contains("decay_steps"))
+        {
+            throw new ConfigException(
+                $"{training.OriginOf("decay_steps")}: [training] decay_steps with time_budget_minutes: the schedule ends when the budget does; remove decay_steps");
+        }
         return new TrainingSettings(
             Corpus: corpus,
             Steps: steps,
@@ -165,18 +169,6 @@ public static partial class RunConfigLoader
             DiagnosticsInterval = training.GetInt("diagnostics_interval", 0, 0, int.MaxValue),
             ValCorpus = training.GetString("val_corpus", ""),
         };
-    }
-
-    // Keys that mean something only beside another setting: written without it, they are a mistake, not a no-op.
-    private static void OnlyWith(SettingsSection section, bool applies, string needed, params string[] keys)
-    {
-        foreach (var key in keys)
-        {
-            if (!applies && section.Contains(key))
-            {
-                throw new ConfigException($"{section.OriginOf(key)}: [{section.Name}] {key} needs {needed}: remove it or set that");
-            }
-        }
     }
 
     private static PrepareSettings ReadPrepare(SettingsSection prepare)

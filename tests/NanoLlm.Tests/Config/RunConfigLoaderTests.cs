@@ -400,9 +400,9 @@ public sealed class RunConfigLoaderTests : IDisposable
     }
 
     [Theory]
-    [InlineData("training.muon_learning_rate=0.05", "--set training.muon_learning_rate=0.05: [training] muon_learning_rate needs optimizer = \"muon\"")]
-    [InlineData("training.muon_momentum=0.9", "[training] muon_momentum needs optimizer = \"muon\"")]
-    [InlineData("training.decay_fraction=0.3", "[training] decay_fraction needs lr_schedule = \"wsd\"")]
+    [InlineData("training.muon_learning_rate=0", "--set training.muon_learning_rate=0: [training] muon_learning_rate: 0 is out of range")]
+    [InlineData("training.muon_momentum=\"high\"", "[training] muon_momentum")]
+    [InlineData("training.decay_fraction=1.5", "[training] decay_fraction: 1.5 is out of range")]
     [InlineData("training.optimizer=adam", "[training] optimizer: \"adam\" is not one of \"sgd\", \"adamw\", \"muon\"")]
     [InlineData("training.lr_schedule=linear", "[training] lr_schedule: \"linear\" is not one of \"constant\", \"cosine\", \"wsd\"")]
     [InlineData("training.time_budget_minutes=-1", "[training] time_budget_minutes: -1 is out of range")]
@@ -416,7 +416,7 @@ public sealed class RunConfigLoaderTests : IDisposable
     }
 
     [Fact]
-    public void Muon_decay_fraction_out_of_range_and_decay_steps_with_a_budget_are_refused()
+    public void A_zero_decay_fraction_a_momentum_of_one_and_decay_steps_with_a_budget_are_refused()
     {
         Assert.Contains(
             "[training] decay_fraction: 0 is out of range",
@@ -425,7 +425,7 @@ public sealed class RunConfigLoaderTests : IDisposable
             "[training] muon_momentum: 1 is out of range",
             LoadError(BigramRun, "training.optimizer=muon", "training.muon_momentum=1"));
         Assert.Contains(
-            "[training] decay_steps needs steps or epochs",
+            "[training] decay_steps with time_budget_minutes: the schedule ends when the budget does",
             LoadError(BigramRun, "training.time_budget_minutes=5", "training.lr_schedule=cosine", "training.decay_steps=100"));
     }
 
