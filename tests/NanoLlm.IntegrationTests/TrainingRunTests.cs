@@ -151,6 +151,23 @@ public sealed class TrainingRunTests : IDisposable
     }
 
     [Fact]
+    public void A_time_budget_ends_the_run_and_the_summary_and_progress_count_minutes()
+    {
+        var result = ProgramRunner.Train(
+            _folder.Path, "run.toml", "--set", "training.steps=1000000", "--set", "training.time_budget_minutes=0.05", "--set", "training.optimizer=muon",
+            "--set", "training.lr_schedule=wsd");
+
+        Assert.True(result.ExitCode == 0, result.StandardError);
+        var summary = Regex.Match(result.StandardOutput, @"steps=(\d+) .* best_val_step=(\d+) best_val_minutes=([\d.]+) .* minutes=([\d.]+) ");
+        Assert.True(summary.Success, result.StandardOutput);
+        var steps = int.Parse(summary.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(steps, 2, 999_999);
+        Assert.InRange(double.Parse(summary.Groups[4].Value, System.Globalization.CultureInfo.InvariantCulture), 0.05, 1);
+        Assert.DoesNotContain("interrupted", result.StandardError);
+        Assert.Matches(@"step \d+ min \d\.\d/0\.05 ", result.StandardError);
+    }
+
+    [Fact]
     public void Resuming_a_run_that_already_reached_its_steps_exits_2_saying_so()
     {
         Assert.Equal(0, ProgramRunner.Train(_folder.Path, "run.toml").ExitCode);
