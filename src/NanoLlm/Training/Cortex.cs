@@ -81,6 +81,11 @@ public sealed class Cortex
             throw new ConfigException(
                 $"{config.Path}: [training] steps: the checkpoint {checkpointPath} is at step {startStep} of {trainer.TotalSteps(train.Length)} already: set more steps to continue the run");
         }
+        if (resume && config.Training.TimeBudgetMinutes > 0 && startElapsed >= TimeSpan.FromMinutes(config.Training.TimeBudgetMinutes))
+        {
+            throw new ConfigException(
+                $"{config.Path}: [training] time_budget_minutes: the checkpoint {checkpointPath} has spent {startElapsed.TotalMinutes:F1} minutes already: raise it to continue the run");
+        }
         var sampleSettings = new SamplingSettings(MaxNewTokens: 120, Temperature: 0.8, Seed: config.Training.Seed);
         var lastCheckpoint = resume ? startStep : 0;
         var weightsWritten = resume;

@@ -22,6 +22,7 @@ public sealed class Trainer
     private readonly int[] _inputs;
     private readonly int[] _targets;
     private readonly DiagnosticsRecorder? _diagnostics;
+    private readonly Stopwatch _clock = new();
 
     /// <param name="trainLength">Tokens in the training split's longest segment: a window fits in one segment.</param>
     public Trainer(ILanguageModel model, IOptimizer optimizer, TrainingSettings settings, long trainLength)
@@ -65,8 +66,6 @@ public sealed class Trainer
 
     /// <summary>The best validation so far (the resumed run's included); null before the first evaluation.</summary>
     public BestValidation? Best { get; private set; }
-
-    private readonly Stopwatch _clock = new();
 
     public TrainingSummary Run(TokenSplit train, TokenSplit validation, TrainingHooks hooks, CancellationToken cancellation)
     {

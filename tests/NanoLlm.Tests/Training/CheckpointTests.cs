@@ -213,5 +213,8 @@ public sealed class CheckpointTests : IDisposable
         // Three seconds in all, the first run's included: the resumed run's own time is what was left.
         Assert.InRange(second.Elapsed.TotalSeconds, 3, 10);
         Assert.True(second.Steps > first.Steps);
+        var spent = Assert.Throws<ConfigException>(() => Cortex.Train(TinyGpt("budget.weights", budget), null, CancellationToken.None, resume: true));
+        Assert.Contains("[training] time_budget_minutes: the checkpoint", spent.Message);
+        Assert.Contains("raise it to continue the run", spent.Message);
     }
 }
