@@ -1,4 +1,4 @@
-# NanoLlm: build, test, lint, train, chat, explain, tokenize, import, export, serve, tool, bench, data, shakespeare, parity. Run from the repository root.
+# NanoLlm: build, test, lint, train, chat, explain, tokenize, import, export, serve, tool, bench, data, shakespeare, speedrun, parity. Run from the repository root.
 # The system Python, where Debian's python3-torch lives (another python3 may come first on PATH).
 PYTHON        ?= /usr/bin/python3
 DOTNET        ?= dotnet
@@ -24,7 +24,7 @@ BIN_SERVER = src/NanoLlm.Server/bin/$(CONFIGURATION)/net10.0/NanoLlm.Server.dll
 PACKAGES  = bin/packages
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity bench-gpt2 fuzz serve pack tool bench-serve explain bench-diagnostics prepare
+.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity bench-gpt2 fuzz serve pack tool bench-serve explain bench-diagnostics prepare speedrun speedrun-short muon-parity
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -198,6 +198,15 @@ shakespeare: data
 	@$(MAKE) --no-print-directory train CONFIG=configs/shakespeare.toml
 	@$(MAKE) --no-print-directory chat CONFIG=configs/shakespeare.toml PROMPT="ROMEO:"
 
+# The speedrun: the best model a time budget buys (30 minutes of training), then a sample. speedrun-short spends 10.
+SPEEDRUN_CONFIG ?= configs/shakespeare-speedrun.toml
+speedrun: data
+	@$(MAKE) --no-print-directory train CONFIG=$(SPEEDRUN_CONFIG) $(if $(SPEEDRUN_MINUTES),ARGS="--set training.time_budget_minutes=$(SPEEDRUN_MINUTES)")
+	@$(MAKE) --no-print-directory chat CONFIG=$(SPEEDRUN_CONFIG) PROMPT="ROMEO:"
+
+speedrun-short:
+	@$(MAKE) --no-print-directory speedrun SPEEDRUN_MINUTES=10
+
 # NanoLlm's GPT against its PyTorch twin (tools/reference): the same weights and batch, loss and logits within 1e-4,
 # gradients within 1e-3, for each positional/tied variant; then NanoLlm must read the weights files the twin wrote
 # as the same models. PARITY_THREADS sets torch's (OpenMP's) thread count.
@@ -210,6 +219,16 @@ parity:
 	$(DOTNET) $(BIN_BENCH) --parity $(PARITY_DIR)
 	OMP_NUM_THREADS=$(PARITY_THREADS) $(PYTHON) tools/reference/parity.py $(PARITY_DIR)
 	$(DOTNET) $(BIN_BENCH) --parity-check $(PARITY_DIR)
+
+# NanoLlm's Muon against the twin's (tools/reference/muon.py): the same GPT weights and three steps' gradients, the
+# weights after Muon (hidden matrices) and AdamW (the rest) took them must agree within 1e-6.
+MUON_PARITY_DIR ?= bin/muon-parity
+muon-parity:
+	@$(PYTHON) -c 'import torch' 2>/dev/null || { echo "make muon-parity needs PyTorch for $(PYTHON): apt-get install python3-torch libopenblas0-openmp" >&2; exit 2; }
+	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
+	rm -rf $(MUON_PARITY_DIR)
+	$(DOTNET) $(BIN_BENCH) --muon-parity $(MUON_PARITY_DIR)
+	OMP_NUM_THREADS=$(PARITY_THREADS) $(PYTHON) tools/reference/muon_parity.py $(MUON_PARITY_DIR)
 
 # NanoLlm against its PyTorch twin (tools/reference/train.py) on the baby recipe: the same steps at 1 and 2 threads
 # (NANOLLM_THREADS; torch.set_num_threads and OMP_NUM_THREADS), one after the other; prints ms/step, tokens/s, peak

@@ -10,7 +10,8 @@ namespace NanoLlm.Bench;
 /// <see cref="Gpt2Generation"/>); <c>--step</c> breaks one training step of the baby GPT down by layer (see <see cref="StepBreakdown"/>);
 /// <c>--diagnostics CONFIG</c> times a training step against the diagnostics measured every 100 steps (see <see cref="DiagnosticsCost"/>);
 /// <c>--parity DIR</c> writes NanoLlm's side of <c>make parity</c> and <c>--parity-check DIR</c> reads back the PyTorch
-/// twin's weights files (see <see cref="ParityDump"/>); <c>--logits-check WEIGHTS BATCH</c> and
+/// twin's weights files (see <see cref="ParityDump"/>); <c>--muon-parity DIR</c> writes NanoLlm's side of
+/// <c>make muon-parity</c> (see <see cref="MuonParityDump"/>); <c>--logits-check WEIGHTS BATCH</c> and
 /// <c>--same-weights A B</c> are NanoLlm's checks in <c>make scale-out-check</c> (see <see cref="ScaleOutCheck"/>);
 /// <c>--serve-load CONFIG --server DLL …</c> load-tests the server (see <see cref="ServeLoad"/>) and <c>--decode WEIGHTS</c>
 /// measures generation in-process, one sequence and batched (see <see cref="DecodeThroughput"/>);
@@ -38,6 +39,9 @@ public static class Program
                 return 0;
             case ["--parity", var directory]:
                 ParityDump.Run(directory);
+                return 0;
+            case ["--muon-parity", var directory]:
+                MuonParityDump.Run(directory);
                 return 0;
             case ["--shuffled-corpus", var directory, var megabytes, var seed]:
                 ShardBench.ShuffledCorpus(directory, long.Parse(megabytes, CultureInfo.InvariantCulture), int.Parse(seed, CultureInfo.InvariantCulture));
@@ -72,7 +76,7 @@ public static class Program
             case ["--same-weights", ..]:
                 Console.Error.WriteLine("usage: NanoLlm.Bench --same-weights ORIGINAL ROUND_TRIP");
                 return 2;
-            case ["--parity" or "--parity-check", ..]:
+            case ["--parity" or "--parity-check" or "--muon-parity", ..]:
                 Console.Error.WriteLine($"usage: NanoLlm.Bench {args[0]} DIR");
                 return 2;
             default:

@@ -6,7 +6,8 @@ using ScottPlot;
 namespace NanoLlm.Train;
 
 /// <summary>
-/// The run's record beside its weights: one CSV row per step (<see cref="CsvPath"/>) and a loss-curve PNG
+/// The run's record beside its weights: one CSV row per step (<see cref="CsvPath"/>, <c>best_val_loss</c> the lowest
+/// validation loss up to that row, <c>elapsed_s</c> the training time then) and a loss-curve PNG
 /// (<see cref="PlotPath"/>) redrawn at every evaluation and at the end. With <c>diagnostics_interval</c>, the CSV gains
 /// a column per parameter tensor and measure (<c>grad_norm:NAME</c>, <c>update_ratio:NAME</c>) and per activation
 /// (<c>act_mean:SITE</c>, <c>act_std:SITE</c>, <c>act_saturated:SITE</c>), filled on the steps that measure them, and
@@ -17,7 +18,7 @@ namespace NanoLlm.Train;
 /// </summary>
 internal sealed class MetricsLog : IDisposable
 {
-    public const string Header = "step,elapsed_s,loss,train_loss,val_loss,val_bpb,learning_rate,grad_norm,tokens_per_s";
+    public const string Header = "step,elapsed_s,loss,train_loss,val_loss,val_bpb,learning_rate,grad_norm,tokens_per_s,best_val_loss";
     private const string UpdateRatioPrefix = "update_ratio:";
     private const string SaturatedPrefix = "act_saturated:";
 
@@ -65,6 +66,7 @@ internal sealed class MetricsLog : IDisposable
             Format(progress.LearningRate),
             Format(progress.GradientNorm),
             Format(progress.TokensPerSecond),
+            Format(progress.Best?.Loss),
         };
         if (HasDiagnostics)
         {

@@ -19,9 +19,13 @@ internal abstract class ProgressReporter
 
     protected static string Describe(TrainingProgress progress, Evaluation? training, Evaluation? validation)
     {
-        var text = string.Create(
+        // A run sized by its time budget counts minutes; its step count is only a cap, or none.
+        var position = progress.Budget is { } budget
+            ? string.Create(CultureInfo.InvariantCulture, $"step {progress.Step} min {progress.Elapsed.TotalMinutes:F1}/{budget.TotalMinutes:0.##}")
+            : string.Create(CultureInfo.InvariantCulture, $"step {progress.Step}/{progress.TotalSteps}");
+        var text = position + string.Create(
             CultureInfo.InvariantCulture,
-            $"step {progress.Step}/{progress.TotalSteps} loss {progress.Loss:F4} lr {progress.LearningRate:0.###e+0} norm {progress.GradientNorm:F3}");
+            $" loss {progress.Loss:F4} lr {progress.LearningRate:0.###e+0} norm {progress.GradientNorm:F3}");
         if (training is { } t)
         {
             text += string.Create(CultureInfo.InvariantCulture, $" train_loss {t.Loss:F4} train_bpb {t.BitsPerByte:F4}");
@@ -76,8 +80,9 @@ internal abstract class ProgressReporter
                     {
                         lastTraining = progress.Training ?? lastTraining;
                         lastValidation = progress.Validation ?? lastValidation;
-                        task.MaxValue = progress.TotalSteps;
-                        task.Value = progress.Step;
+                        (task.MaxValue, task.Value) = progress.Budget is { } budget
+                            ? (budget.TotalSeconds, Math.Min(progress.Elapsed.TotalSeconds, budget.TotalSeconds))
+                            : (progress.TotalSteps, progress.Step);
                         task.Description = Markup.Escape(Describe(progress, lastTraining, lastValidation));
                         if (progress.Sample is { } sample)
                         {

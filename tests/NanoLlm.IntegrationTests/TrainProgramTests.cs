@@ -38,7 +38,7 @@ public sealed class TrainProgramTests : IDisposable
 
         Assert.True(result.ExitCode == 0, result.StandardError);
         var lastLine = result.StandardOutput.TrimEnd().Split('\n')[^1];
-        Assert.Matches(@"^trained model=bigram steps=40 loss=\d+\.\d{4} val_loss=\d+\.\d{4} val_bpb=\d+\.\d{4} tokens_per_s=\d+ seconds=[\d.]+ weights=out/tiny.weights metrics=out/tiny.weights.metrics.csv plot=out/tiny.weights.loss.png$", lastLine);
+        Assert.Matches(@"^trained model=bigram steps=40 loss=\d+\.\d{4} val_loss=\d+\.\d{4} val_bpb=\d+\.\d{4} best_val_loss=\d+\.\d{4} best_val_step=\d+ best_val_minutes=[\d.]+ tokens_per_s=\d+ seconds=[\d.]+ minutes=[\d.]+ weights=out/tiny.weights metrics=out/tiny.weights.metrics.csv plot=out/tiny.weights.loss.png$", lastLine);
         var cortex = Cortex.Load(Path.Combine(_folder.Path, "out/tiny.weights"));
         Assert.Equal("bigram", cortex.Model.Spec.Name);
     }

@@ -45,9 +45,10 @@ public sealed class TrainingRunTests : IDisposable
         Assert.True(result.ExitCode == 0, result.StandardError);
         Assert.EndsWith("metrics=out/tiny.weights.metrics.csv plot=out/tiny.weights.loss.png", result.StandardOutput.TrimEnd());
         var rows = File.ReadAllLines(Path.Combine(_folder.Path, "out/tiny.weights.metrics.csv"));
-        Assert.Equal("step,elapsed_s,loss,train_loss,val_loss,val_bpb,learning_rate,grad_norm,tokens_per_s", rows[0]);
+        Assert.Equal("step,elapsed_s,loss,train_loss,val_loss,val_bpb,learning_rate,grad_norm,tokens_per_s,best_val_loss", rows[0]);
         Assert.Equal(31, rows.Length);
-        Assert.Equal(9, rows[10].Split(',').Length);
+        Assert.Equal(10, rows[10].Split(',').Length);
+        Assert.Equal(rows[10].Split(',')[4], rows[10].Split(',')[9]);
         Assert.NotEqual(string.Empty, rows[10].Split(',')[4]);
         var png = File.ReadAllBytes(Path.Combine(_folder.Path, "out/tiny.weights.loss.png"));
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }, png[..8]);
@@ -61,7 +62,7 @@ public sealed class TrainingRunTests : IDisposable
         Assert.True(result.ExitCode == 0, result.StandardError);
         var rows = File.ReadAllLines(Path.Combine(_folder.Path, "out/tiny.weights.metrics.csv")).Select(r => r.Split(',')).ToArray();
         var header = rows[0];
-        Assert.Equal("step,elapsed_s,loss,train_loss,val_loss,val_bpb,learning_rate,grad_norm,tokens_per_s".Split(','), header[..9]);
+        Assert.Equal("step,elapsed_s,loss,train_loss,val_loss,val_bpb,learning_rate,grad_norm,tokens_per_s,best_val_loss".Split(','), header[..10]);
         Assert.Contains("grad_norm:wte", header);
         Assert.Contains("update_ratio:h.0.attn.c_attn.weight", header);
         Assert.Contains("act_mean:h.0.gelu", header);
@@ -147,6 +148,23 @@ public sealed class TrainingRunTests : IDisposable
         Assert.True(resumed.ExitCode == 0, resumed.StandardError);
         Assert.Contains($"steps={finalStep} ", resumed.StandardOutput);
         Assert.DoesNotContain("NaN", resumed.StandardOutput);
+    }
+
+    [Fact]
+    public void A_time_budget_ends_the_run_and_the_summary_and_progress_count_minutes()
+    {
+        var result = ProgramRunner.Train(
+            _folder.Path, "run.toml", "--set", "training.steps=1000000", "--set", "training.time_budget_minutes=0.05", "--set", "training.optimizer=muon",
+            "--set", "training.lr_schedule=wsd");
+
+        Assert.True(result.ExitCode == 0, result.StandardError);
+        var summary = Regex.Match(result.StandardOutput, @"steps=(\d+) .* best_val_step=(\d+) best_val_minutes=([\d.]+) .* minutes=([\d.]+) ");
+        Assert.True(summary.Success, result.StandardOutput);
+        var steps = int.Parse(summary.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(steps, 2, 999_999);
+        Assert.InRange(double.Parse(summary.Groups[4].Value, System.Globalization.CultureInfo.InvariantCulture), 0.05, 1);
+        Assert.DoesNotContain("interrupted", result.StandardError);
+        Assert.Matches(@"step \d+ min \d\.\d/0\.05 ", result.StandardError);
     }
 
     [Fact]

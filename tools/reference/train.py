@@ -8,15 +8,17 @@ torchrun (DistributedDataParallel), and writes NanoLlm's weights file and checkp
 
 The run file: Python 3.11's tomllib, NanoLlm's keys and defaults. [model] name = "gpt" with vocab_size,
 context_length, embedding_size, layers, heads, ffn_ratio, positional, tie_embeddings (dropout only as 0); [training]
-corpus, steps or epochs, batch_size, seed, val_fraction, eval_interval, eval_batches, optimizer (adamw or sgd),
-learning_rate, min_learning_rate, warmup_steps, lr_schedule, decay_steps, beta1, beta2, eps, weight_decay,
-grad_clip, grad_accumulation_steps, checkpoint_interval; [weights] path; [sampling] is chat's and is read by NanoLlm
-only. Any other key or section is an error that names it (exit 2).
+corpus, steps or epochs, batch_size, seed, val_fraction, eval_interval, eval_batches, optimizer (adamw, sgd or muon:
+muon.py), learning_rate, min_learning_rate, warmup_steps, lr_schedule (constant, cosine or wsd), decay_steps,
+decay_fraction, beta1, beta2, eps, weight_decay, weight_decay_embeddings, muon_learning_rate, muon_momentum,
+muon_weight_decay, grad_clip, grad_accumulation_steps, checkpoint_interval; [weights] path; [sampling] is chat's and
+is read by NanoLlm only. time_budget_minutes is refused (the twin counts steps: set steps). Any other key or section
+is an error that names it (exit 2).
 
 Training follows NanoLlm's Trainer step for step: the last val_fraction of the tokens is the validation split; the
 windows of step s, micro-batch a are drawn with NanoLlm's SplitMix64 from (seed, s·accumulation + a), so both
-implementations see the same batches; AdamW decays only the matrices NanoLlm marks Decay; warmup + cosine; clip by
-global norm; evaluation on eval_batches batches of consecutive windows from the split's start, every eval_interval
+implementations see the same batches; AdamW decays only the matrices NanoLlm marks Decay; warmup + cosine or
+warmup-stable-decay; clip by global norm; evaluation on eval_batches batches of consecutive windows from the split's start, every eval_interval
 steps and at the end. Weights: the twin's own initialization (torch's generator, seed), or --init-from a NanoLlm
 weights file or checkpoint (its tensors and tokenizer; its [model] keys must match the run file's): with the file
 `NanoLlm.Train CONFIG --init-only` writes, the twin starts from NanoLlm's exact initial weights. --resume continues
@@ -50,6 +52,7 @@ import tomllib
 import torch
 
 from model import GPT, GPTConfig, load_gpt, read_safetensors, save_gpt
+from muon import Muon, build_optimizers, set_learning_rate
 
 BYTE_COUNT = 256
 BYTE_LEVEL_TOKENIZER = '{"type":"byte_bpe","merges":[]}'
@@ -58,12 +61,15 @@ KNOWN_KEYS = {
               "tie_embeddings", "dropout"},
     "training": {"corpus", "steps", "epochs", "batch_size", "seed", "val_fraction", "eval_interval", "eval_batches",
                  "optimizer", "learning_rate", "min_learning_rate", "warmup_steps", "lr_schedule", "decay_steps",
-                 "beta1", "beta2", "eps", "weight_decay", "grad_clip", "grad_accumulation_steps", "checkpoint_interval"},
+                 "beta1", "beta2", "eps", "weight_decay", "grad_clip", "grad_accumulation_steps", "checkpoint_interval",
+                 "decay_fraction", "weight_decay_embeddings", "muon_learning_rate", "muon_momentum", "muon_weight_decay",
+                 "time_budget_minutes"},
     "weights": {"path"},
     "sampling": {"max_new_tokens", "temperature", "top_k", "top_p", "repetition_penalty", "seed"},
 }
 OPTIMIZER_PREFIX = "optimizer."
-OPTIMIZER_CLASSES = {"adamw": "AdamW", "sgd": "Sgd"}
+OPTIMIZER_CLASSES = {"adamw": "AdamW", "sgd": "Sgd", "muon": "Muon"}
+MUON_MOMENTUM = "muon.momentum"
 ADAMW_MOMENTS = {"exp_avg": "adamw.m", "exp_avg_sq": "adamw.v"}
 METRICS_HEADER = ["step", "elapsed_s", "loss", "train_loss", "val_loss", "val_bpb", "learning_rate", "grad_norm", "tokens_per_s"]
 LOSS_WINDOW = 20
@@ -110,6 +116,8 @@ def load_config(path, overrides):
         raise UsageError(f'{path}: [model] name: "{model.get("name")}" — the PyTorch trainer trains "gpt" only')
     if model.get("dropout", 0) != 0:
         raise UsageError(f"{path}: [model] dropout: the PyTorch trainer has no dropout; set it to 0 or remove it")
+    if "time_budget_minutes" in sections.get("training", {}):
+        raise UsageError(f"{path}: [training] time_budget_minutes: the PyTorch trainer counts steps; set steps instead")
     if ("steps" in sections.get("training", {})) == ("epochs" in sections.get("training", {})):
         raise UsageError(f"{path}: [training] needs exactly one of steps or epochs")
     for section, key in (("training", "corpus"), ("training", "learning_rate"), ("weights", "path")):
@@ -198,9 +206,15 @@ def token_byte_lengths(merges):
 
 
 def learning_rate_at(step, settings):
-    """NanoLlm's LearningRateSchedule.At: warmup η·(s+1)/W, then constant or a cosine to η_min at decay_steps."""
+    """NanoLlm's LearningRateSchedule.At: warmup η·(s+1)/W, then constant, a cosine to η_min at decay_steps, or wsd:
+    constant until the last decay_fraction of decay_steps, then a straight line to η_min."""
     if step < settings["warmup"]:
         return settings["lr"] * (step + 1) / settings["warmup"]
+    if settings["wsd"]:
+        progress = step / settings["decay_steps"]
+        if progress < 1 - settings["decay_fraction"]:
+            return settings["lr"]
+        return settings["min_lr"] + (settings["lr"] - settings["min_lr"]) * max(0.0, 1 - progress) / settings["decay_fraction"]
     if not settings["cosine"]:
         return settings["lr"]
     if step >= settings["decay_steps"]:
@@ -273,24 +287,36 @@ def read_checkpoint(path, config, optimizer_name, run_path):
             "step": int(metadata["checkpoint_step"]),
             "updates": int(metadata["optimizer_step"]),
             "best_val_loss": float(metadata.get("best_val_loss", "inf").replace("Infinity", "inf")),
-            "moments": {key: tensors[OPTIMIZER_PREFIX + key] for key in ADAMW_MOMENTS.values()} if optimizer_name == "adamw" else {},
+            "moments": {key: tensors[OPTIMIZER_PREFIX + key] for key in optimizer_buffers(optimizer_name)},
         }
     except (KeyError, ValueError) as error:
         raise UsageError(f"{path}: not a complete NanoLlm checkpoint ({error})")
     return initial, metadata, state
 
 
-def restore_adamw(optimizer, model, moments, updates, device):
-    """Puts NanoLlm's flat AdamW moments (ParameterSet order) into torch's per-parameter state, with t = updates."""
+def optimizer_buffers(optimizer_name):
+    """The flat buffers NanoLlm's optimizer saves under optimizer.: AdamW's moments, Muon's momentum besides them."""
+    return {"adamw": list(ADAMW_MOMENTS.values()), "muon": [MUON_MOMENTUM, *ADAMW_MOMENTS.values()]}.get(optimizer_name, [])
+
+
+def restore_optimizers(optimizers, model, moments, updates, device):
+    """Puts NanoLlm's flat buffers (ParameterSet order) into torch's per-parameter state: AdamW's moments with
+    t = updates for the parameters AdamW updates, Muon's momentum for the hidden matrices."""
     parameters = dict(model.named_parameters())
     offset = 0
     for name in nanollm_parameter_order(model):
         parameter = parameters[name]
         count = parameter.numel()
-        state = optimizer.state[parameter]
-        for moment, key in ADAMW_MOMENTS.items():
-            state[moment] = moments[key][offset:offset + count].reshape(parameter.shape).to(device).clone()
-        state["step"] = torch.tensor(float(updates))
+        for optimizer in optimizers:
+            if not any(parameter is p for group in optimizer.param_groups for p in group["params"]):
+                continue
+            state = optimizer.state[parameter]
+            if isinstance(optimizer, Muon):
+                state["momentum_buffer"] = moments[MUON_MOMENTUM][offset:offset + count].reshape(parameter.shape).to(device).clone()
+            else:
+                for moment, key in ADAMW_MOMENTS.items():
+                    state[moment] = moments[key][offset:offset + count].reshape(parameter.shape).to(device).clone()
+                state["step"] = torch.tensor(float(updates))
         offset += count
 
 
@@ -307,19 +333,20 @@ def nanollm_parameter_order(model):
     return names
 
 
-def write_checkpoint(path, model, optimizer, optimizer_name, tokenizer, step, updates, best_validation_loss):
-    """NanoLlm's Checkpoint.Write: the weights file's tensors and metadata, the AdamW moments as two flat buffers in
-    ParameterSet order, and the step, the optimizer's step and the best validation loss."""
+def write_checkpoint(path, model, optimizers, optimizer_name, tokenizer, step, updates, best_validation_loss):
+    """NanoLlm's Checkpoint.Write: the weights file's tensors and metadata, the optimizer's buffers flat in
+    ParameterSet order (zeros where a parameter is another optimizer's), and the step, the optimizer's step and the
+    best validation loss."""
     parameters = dict(model.named_parameters())
     tensors = dict(model.state_dict())
-    if optimizer_name == "adamw":
-        order = nanollm_parameter_order(model)
-        for moment, key in ADAMW_MOMENTS.items():
-            parts = []
-            for name in order:
-                state = optimizer.state.get(parameters[name], {})
-                parts.append(state[moment].flatten() if moment in state else torch.zeros(parameters[name].numel()))
-            tensors[OPTIMIZER_PREFIX + key] = torch.cat([p.detach().cpu() for p in parts])
+    order = nanollm_parameter_order(model)
+    for key in optimizer_buffers(optimizer_name):
+        moment = "momentum_buffer" if key == MUON_MOMENTUM else next(m for m, k in ADAMW_MOMENTS.items() if k == key)
+        parts = []
+        for name in order:
+            state = next((o.state[parameters[name]] for o in optimizers if parameters[name] in o.state), {})
+            parts.append(state[moment].flatten() if moment in state else torch.zeros(parameters[name].numel()))
+        tensors[OPTIMIZER_PREFIX + key] = torch.cat([p.detach().cpu() for p in parts])
     metadata = {
         "checkpoint_step": str(step),
         "optimizer": OPTIMIZER_CLASSES[optimizer_name],
@@ -381,8 +408,10 @@ def train(args):
     lr = float(training["learning_rate"])
     grad_clip = float(training.get("grad_clip", 0))
     optimizer_name = training.get("optimizer", "sgd")
-    if optimizer_name not in ("adamw", "sgd"):
-        raise UsageError(f'{args.config}: [training] optimizer: "{optimizer_name}" is not "sgd" or "adamw"')
+    if optimizer_name not in OPTIMIZER_CLASSES:
+        raise UsageError(f'{args.config}: [training] optimizer: "{optimizer_name}" is not "sgd", "adamw" or "muon"')
+    if training.get("lr_schedule", "constant") not in ("constant", "cosine", "wsd"):
+        raise UsageError(f'{args.config}: [training] lr_schedule: "{training["lr_schedule"]}" is not "constant", "cosine" or "wsd"')
 
     weights_path = sections["weights"]["path"]
     checkpoint_path = weights_path + ".checkpoint"
@@ -426,6 +455,8 @@ def train(args):
         "min_lr": float(training.get("min_learning_rate", lr / 10)),
         "warmup": training.get("warmup_steps", 0),
         "cosine": training.get("lr_schedule", "constant") == "cosine",
+        "wsd": training.get("lr_schedule", "constant") == "wsd",
+        "decay_fraction": float(training.get("decay_fraction", 0.2)),
         "decay_steps": training.get("decay_steps", 0) or steps,
     }
 
@@ -438,21 +469,12 @@ def train(args):
     if world_size > 1:
         torch.distributed.init_process_group("nccl" if use_cuda else "gloo")
         trained = torch.nn.parallel.DistributedDataParallel(model, device_ids=[local_rank] if use_cuda else None)
-    if optimizer_name == "adamw":
-        decayed = [p for n, p in model.named_parameters() if p.dim() == 2 and n not in ("wte", "wpe")]
-        kept = [p for n, p in model.named_parameters() if not (p.dim() == 2 and n not in ("wte", "wpe"))]
-        optimizer = torch.optim.AdamW(
-            [{"params": decayed, "weight_decay": float(training.get("weight_decay", 0.1))}, {"params": kept, "weight_decay": 0.0}],
-            lr=lr, betas=(float(training.get("beta1", 0.9)), float(training.get("beta2", 0.95))), eps=float(training.get("eps", 1e-8)),
-            foreach=True)
-    else:
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    optimizers = build_optimizers(model, training)
 
     start_step, start_updates, best_validation_loss = 0, 0, math.inf
     if resumed is not None:
         start_step, start_updates, best_validation_loss = resumed["step"], resumed["updates"], resumed["best_val_loss"]
-        if optimizer_name == "adamw":
-            restore_adamw(optimizer, model, resumed["moments"], start_updates, device)
+        restore_optimizers(optimizers, model, resumed["moments"], start_updates, device)
         if start_step >= steps:
             raise UsageError(f"{checkpoint_path}: the run already reached step {start_step} of {steps}: raise [training] steps to continue it")
 
@@ -480,7 +502,8 @@ def train(args):
     clock = time.perf_counter()
     for step in range(start_step, steps):
         begin = time.perf_counter()
-        optimizer.zero_grad(set_to_none=True)
+        for optimizer in optimizers:
+            optimizer.zero_grad(set_to_none=True)
         loss_sum = torch.zeros((), device=device)
         for micro in range(accumulation):
             # The global batch of NanoLlm's step; this process computes its share of the rows.
@@ -499,9 +522,9 @@ def train(args):
             loss_sum /= world_size
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip if grad_clip > 0 else math.inf)
         rate = learning_rate_at(step, schedule)
-        for group in optimizer.param_groups:
-            group["lr"] = rate
-        optimizer.step()
+        set_learning_rate(optimizers, rate, lr)
+        for optimizer in optimizers:
+            optimizer.step()
         loss_value = loss_sum.item()
         step_seconds.append(time.perf_counter() - begin)
         losses.append(loss_value)
@@ -523,7 +546,7 @@ def train(args):
                               "" if not evaluated or validation is None else f"{validation[1]:.6f}", f"{rate:.6g}", f"{norm.item():.6f}",
                               f"{(done - start_step) * batch_size * length * accumulation / elapsed:.0f}"])
         if writes and (done == steps or (checkpoint_interval > 0 and done % checkpoint_interval == 0)):
-            write_checkpoint(checkpoint_path, model, optimizer, optimizer_name, tokenizer, done, start_updates + done - start_step, best_validation_loss)
+            write_checkpoint(checkpoint_path, model, optimizers, optimizer_name, tokenizer, done, start_updates + done - start_step, best_validation_loss)
     elapsed = time.perf_counter() - clock
     if metrics is not None:
         metrics_file.close()

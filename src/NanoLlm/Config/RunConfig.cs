@@ -94,19 +94,37 @@ public sealed record TrainingSettings(
 {
     public const string SgdName = "sgd";
     public const string AdamWName = "adamw";
+    public const string MuonName = "muon";
     public const string ConstantSchedule = "constant";
     public const string CosineSchedule = "cosine";
+    public const string WsdSchedule = "wsd";
 
-    /// <summary><c>sgd</c> or <c>adamw</c>.</summary>
+    /// <summary><c>sgd</c>, <c>adamw</c> or <c>muon</c> (Muon for the hidden matrices, AdamW for the rest).</summary>
     public string Optimizer { get; init; } = SgdName;
 
     public OptimizerSettings AdamW { get; init; } = new();
 
+    public MuonSettings Muon { get; init; } = new();
+
     /// <summary>Linear warmup from 0 over this many steps, then the schedule.</summary>
     public int WarmupSteps { get; init; }
 
-    /// <summary><c>constant</c>, or <c>cosine</c>: decay from <see cref="LearningRate"/> to <see cref="MinLearningRate"/> by <see cref="DecaySteps"/>.</summary>
+    /// <summary>
+    /// <c>constant</c>; <c>cosine</c>: decay from <see cref="LearningRate"/> to <see cref="MinLearningRate"/> by
+    /// <see cref="DecaySteps"/>; or <c>wsd</c> (warmup–stable–decay): constant, then a straight line down to
+    /// <see cref="MinLearningRate"/> over the run's last <see cref="DecayFraction"/>.
+    /// </summary>
     public string Schedule { get; init; } = ConstantSchedule;
+
+    /// <summary>The last fraction of the run over which <c>wsd</c> decays.</summary>
+    public double DecayFraction { get; init; } = 0.2;
+
+    /// <summary>
+    /// Wall-clock minutes the run may take (0: no budget). Training stops when they are spent, and the schedule's
+    /// progress is the time elapsed over the budget instead of steps over steps; <see cref="Steps"/> or
+    /// <see cref="Epochs"/>, when given too, cap the steps.
+    /// </summary>
+    public double TimeBudgetMinutes { get; init; }
 
     public double MinLearningRate { get; init; }
 
@@ -139,7 +157,17 @@ public sealed record TrainingSettings(
 }
 
 /// <summary>AdamW's constants (Loshchilov &amp; Hutter 2019); the defaults are nanoGPT's.</summary>
-public sealed record OptimizerSettings(double Beta1 = 0.9, double Beta2 = 0.95, double Epsilon = 1e-8, double WeightDecay = 0.1);
+/// <param name="DecayEmbeddings">
+/// Decay the embedding tables too (nanoGPT decays every 2-D tensor); off, only the weight matrices are decayed.
+/// </param>
+public sealed record OptimizerSettings(double Beta1 = 0.9, double Beta2 = 0.95, double Epsilon = 1e-8, double WeightDecay = 0.1, bool DecayEmbeddings = false);
+
+/// <summary>
+/// Muon's constants (Jordan et al. 2024, modded-nanogpt). <paramref name="LearningRate"/> follows the run's schedule
+/// in proportion: at a step where the schedule gives <c>learning_rate</c>·r, the hidden matrices move by this·r.
+/// </summary>
+/// <param name="WeightDecay">Decoupled decay of the hidden matrices, θ ← θ·(1 − η·λ); modded-nanogpt's runs use none.</param>
+public sealed record MuonSettings(double LearningRate = 0.02, double Momentum = 0.95, double WeightDecay = 0);
 
 public sealed record WeightsSettings(string Path);
 

@@ -116,14 +116,24 @@ public static partial class RunConfigLoader
         var corpus = training.GetString("corpus");
         var hasSteps = training.Contains("steps");
         var hasEpochs = training.Contains("epochs");
-        if (hasSteps == hasEpochs)
+        var timeBudget = training.GetDouble("time_budget_minutes", 0, 0, 1_000_000);
+        if ((hasSteps && hasEpochs) || (!hasSteps && !hasEpochs && timeBudget == 0))
         {
             throw new ConfigException(
-                $"{training.Origin}: [training] needs exactly one of steps or epochs: add steps = 1000 or epochs = 10");
+                $"{training.Origin}: [training] needs exactly one of steps or epochs, or time_budget_minutes: add steps = 1000, epochs = 10 or time_budget_minutes = 10");
         }
         var steps = hasSteps ? training.GetInt("steps", null, 1, int.MaxValue) : 0;
         var epochs = hasEpochs ? training.GetInt("epochs", null, 1, 1_000_000) : 0;
         var learningRate = training.GetDouble("learning_rate", null, 0, 1_000, minExclusive: true);
+        var optimizer = training.GetChoice("optimizer", TrainingSettings.SgdName, TrainingSettings.SgdName, TrainingSettings.AdamWName, TrainingSettings.MuonName);
+        var schedule = training.GetChoice("lr_schedule", TrainingSettings.ConstantSchedule, TrainingSettings.ConstantSchedule, TrainingSettings.CosineSchedule, TrainingSettings.WsdSchedule);
+        // Muon's keys and decay_fraction are read whatever the optimizer and schedule, so one run file serves an
+        // ablation (--set training.optimizer=adamw); decay_steps contradicts a time budget, which ends the schedule.
+        if (timeBudget > 0 && training.Contains("decay_steps"))
+        {
+            throw new ConfigException(
+                $"{training.OriginOf("decay_steps")}: [training] decay_steps with time_budget_minutes: the schedule ends when the budget does; remove decay_steps");
+        }
         return new TrainingSettings(
             Corpus: corpus,
             Steps: steps,
@@ -135,14 +145,21 @@ public static partial class RunConfigLoader
             EvalInterval: training.GetInt("eval_interval", 0, 0, int.MaxValue),
             EvalBatches: training.GetInt("eval_batches", 0, 0, 1_000_000))
         {
-            Optimizer = training.GetChoice("optimizer", TrainingSettings.SgdName, TrainingSettings.SgdName, TrainingSettings.AdamWName),
+            Optimizer = optimizer,
             AdamW = new OptimizerSettings(
                 Beta1: training.GetDouble("beta1", 0.9, 0, 0.99999),
                 Beta2: training.GetDouble("beta2", 0.95, 0, 0.99999),
                 Epsilon: training.GetDouble("eps", 1e-8, 0, 1, minExclusive: true),
-                WeightDecay: training.GetDouble("weight_decay", 0.1, 0, 10)),
+                WeightDecay: training.GetDouble("weight_decay", 0.1, 0, 10),
+                DecayEmbeddings: training.GetBool("weight_decay_embeddings", false)),
+            Muon = new MuonSettings(
+                LearningRate: training.GetDouble("muon_learning_rate", 0.02, 0, 1_000, minExclusive: true),
+                Momentum: training.GetDouble("muon_momentum", 0.95, 0, 0.99999),
+                WeightDecay: training.GetDouble("muon_weight_decay", 0, 0, 10)),
             WarmupSteps = training.GetInt("warmup_steps", 0, 0, int.MaxValue),
-            Schedule = training.GetChoice("lr_schedule", TrainingSettings.ConstantSchedule, TrainingSettings.ConstantSchedule, TrainingSettings.CosineSchedule),
+            Schedule = schedule,
+            DecayFraction = training.GetDouble("decay_fraction", 0.2, 0, 1, minExclusive: true),
+            TimeBudgetMinutes = timeBudget,
             MinLearningRate = training.GetDouble("min_learning_rate", learningRate / 10, 0, learningRate),
             DecaySteps = training.GetInt("decay_steps", 0, 0, int.MaxValue),
             GradClip = training.GetDouble("grad_clip", 0, 0, 1e6),

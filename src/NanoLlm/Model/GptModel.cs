@@ -63,7 +63,8 @@ public sealed partial class GptModel : ILanguageModel
         }
         for (var l = 0; l < layers; l++)
         {
-            specs.AddRange(TransformerBlock.Specs($"h.{l}", _channels, feedForwardRatio * _channels));
+            // Every matrix inside a block is a hidden matrix (what Muon orthogonalises); its gains and biases are not.
+            specs.AddRange(TransformerBlock.Specs($"h.{l}", _channels, feedForwardRatio * _channels).Select(s => s.Shape.Length == 2 ? s with { HiddenMatrix = true } : s));
         }
         specs.AddRange(LayerNormalization.Specs("ln_f", _channels));
         if (!tied)

@@ -5,7 +5,20 @@ namespace NanoLlm.Model;
 /// <summary>What a model declares about one of its parameters.</summary>
 /// <param name="Shape">Row-major, e.g. <c>[V, C]</c> for an embedding table.</param>
 /// <param name="Decay">Whether weight decay applies: matrices yes; biases, norms and (by default) embeddings no.</param>
-public sealed record ParameterSpec(string Name, int[] Shape, bool Decay);
+public sealed record ParameterSpec(string Name, int[] Shape, bool Decay)
+{
+    /// <summary>
+    /// A weight matrix inside the network, between the embeddings and the output head (attention's and the
+    /// feed-forward's): what Muon orthogonalises. Embedding tables, the head, gains and biases are not.
+    /// </summary>
+    public bool HiddenMatrix { get; init; }
+
+    /// <summary>
+    /// How many matrices of equal height are stacked along the rows (3 for attention's fused query, key and value
+    /// projections): an optimizer that treats each matrix as a whole (Muon) takes them one at a time.
+    /// </summary>
+    public int StackedMatrices { get; init; } = 1;
+}
 
 /// <summary>One named view of a <see cref="ParameterSet"/>: its values and gradients are slices of the set's two buffers.</summary>
 public sealed class Parameter
@@ -18,6 +31,8 @@ public sealed class Parameter
         Name = spec.Name;
         Shape = spec.Shape;
         Decay = spec.Decay;
+        HiddenMatrix = spec.HiddenMatrix;
+        StackedMatrices = spec.StackedMatrices;
         Offset = offset;
         Length = ElementCount(spec.Shape);
     }
@@ -25,6 +40,13 @@ public sealed class Parameter
     public string Name { get; }
     public int[] Shape { get; }
     public bool Decay { get; }
+
+    /// <inheritdoc cref="ParameterSpec.HiddenMatrix"/>
+    public bool HiddenMatrix { get; }
+
+    /// <inheritdoc cref="ParameterSpec.StackedMatrices"/>
+    public int StackedMatrices { get; }
+
     public int Offset { get; }
     public int Length { get; }
 

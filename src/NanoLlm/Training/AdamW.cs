@@ -7,7 +7,8 @@ namespace NanoLlm.Training;
 /// <summary>
 /// Adam with decoupled weight decay (Loshchilov &amp; Hutter 2019), as PyTorch's <c>AdamW</c>: moments and bias
 /// correction as in Adam (Kingma &amp; Ba 2015), and the decay shrinks the weights directly instead of entering the
-/// gradient. Only parameters whose view says <see cref="Parameter.Decay"/> (matrices) are decayed. The moments are
+/// gradient. Only parameters whose view says <see cref="Parameter.Decay"/> (matrices) are decayed, and the embedding
+/// tables too with <see cref="OptimizerSettings.DecayEmbeddings"/> (every 2-D tensor, as nanoGPT). The moments are
 /// two flat buffers beside the parameters, so a step is one vectorized pass.
 /// </summary>
 public sealed class AdamW : IOptimizer
@@ -34,7 +35,10 @@ public sealed class AdamW : IOptimizer
     public IReadOnlyList<KeyValuePair<string, float[]>> State { get; }
 
     // m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  m̂ = m/(1−β₁ᵗ);  v̂ = v/(1−β₂ᵗ);  θ ← θ − η·λ·θ [decayed only] − η·m̂/(√v̂ + ε)
-    public void Update(ParameterSet parameters, float learningRate)
+    public void Update(ParameterSet parameters, float learningRate) => Update(parameters, learningRate, skipHiddenMatrices: false);
+
+    /// <summary>One step; with <paramref name="skipHiddenMatrices"/> the hidden matrices are left to another optimizer (Muon).</summary>
+    internal void Update(ParameterSet parameters, float learningRate, bool skipHiddenMatrices)
     {
         UpdateCount++;
         var (beta1, beta2) = ((float)_settings.Beta1, (float)_settings.Beta2);
@@ -48,7 +52,12 @@ public sealed class AdamW : IOptimizer
         for (var p = 0; p < parameters.Parameters.Count; p++)
         {
             var parameter = parameters.Parameters[p];
-            var keep = parameter.Decay ? 1 - (learningRate * (float)_settings.WeightDecay) : 1f;
+            if (skipHiddenMatrices && parameter.HiddenMatrix)
+            {
+                continue;
+            }
+            var decayed = parameter.Decay || (_settings.DecayEmbeddings && parameter.Shape.Length == 2);
+            var keep = decayed ? 1 - (learningRate * (float)_settings.WeightDecay) : 1f;
             Update(
                 parameter.Values, parameter.Grads, FirstMoments.AsSpan(parameter.Offset, parameter.Length), SecondMoments.AsSpan(parameter.Offset, parameter.Length),
                 beta1, beta2, stepSize, inverseRootCorrection2, epsilon, keep);

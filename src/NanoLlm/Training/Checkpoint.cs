@@ -9,7 +9,10 @@ namespace NanoLlm.Training;
 /// <summary>
 /// Everything a run needs to continue exactly where it stopped, in one safetensors file beside the weights: the
 /// weights file's tensors and metadata (so chat can open a checkpoint too), the optimizer's buffers under
-/// <see cref="OptimizerPrefix"/>, and the step, the optimizer's step and the best validation loss in the metadata.
+/// <see cref="OptimizerPrefix"/>, and the step, the optimizer's step and the best validation loss (with the step that
+/// reached it) in the metadata. A run with a time budget adds its training time so far and the best loss's: a resumed
+/// run spends only what is left. Other runs leave times out, so their checkpoints stay byte-identical from run to run
+/// (a resumed one counts its times from the resume).
 /// The batches need no saved state: each step's windows are drawn from (seed, step) alone.
 /// </summary>
 public static class Checkpoint
@@ -18,7 +21,8 @@ public static class Checkpoint
 
     public static string PathFor(string weightsPath) => weightsPath + ".checkpoint";
 
-    public static void Write(string path, Cortex cortex, IOptimizer optimizer, int step, double bestValidationLoss)
+    public static void Write(
+        string path, Cortex cortex, IOptimizer optimizer, int step, double bestValidationLoss, BestValidation? best = null, TimeSpan? elapsed = null)
     {
         var tensors = cortex.Tensors();
         foreach (var (name, buffer) in optimizer.State)
@@ -30,6 +34,18 @@ public static class Checkpoint
         metadata["optimizer"] = optimizer.GetType().Name;
         metadata["optimizer_step"] = optimizer.UpdateCount.ToString(CultureInfo.InvariantCulture);
         metadata["best_val_loss"] = bestValidationLoss.ToString("R", CultureInfo.InvariantCulture);
+        if (best is not null)
+        {
+            metadata["best_val_step"] = best.Step.ToString(CultureInfo.InvariantCulture);
+        }
+        if (elapsed is { } time)
+        {
+            metadata["elapsed_seconds"] = time.TotalSeconds.ToString("R", CultureInfo.InvariantCulture);
+            if (best is not null)
+            {
+                metadata["best_val_seconds"] = best.Elapsed.TotalSeconds.ToString("R", CultureInfo.InvariantCulture);
+            }
+        }
         SafeTensors.Write(path, tensors, metadata);
     }
 
@@ -69,12 +85,23 @@ public static class Checkpoint
             file.CopyTo(tensor, buffer);
         }
         optimizer.UpdateCount = Integer(file, "optimizer_step", path);
-        return new CheckpointState(
-            cortex,
-            optimizer,
-            Integer(file, "checkpoint_step", path),
-            BestValidationLoss(file, path));
+        var bestLoss = BestValidationLoss(file, path);
+        var best = file.Metadata.ContainsKey("best_val_step") && double.IsFinite(bestLoss)
+            ? new BestValidation(
+                bestLoss, Integer(file, "best_val_step", path), file.Metadata.ContainsKey("best_val_seconds") ? Seconds(file, "best_val_seconds", path) : TimeSpan.Zero)
+            : null;
+        return new CheckpointState(cortex, optimizer, Integer(file, "checkpoint_step", path), bestLoss)
+        {
+            Elapsed = file.Metadata.ContainsKey("elapsed_seconds") ? Seconds(file, "elapsed_seconds", path) : TimeSpan.Zero,
+            Best = best,
+        };
     }
+
+    private static TimeSpan Seconds(SafeTensorsFile file, string key, string path) =>
+        double.TryParse(file.Metadata.GetValueOrDefault(key), NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)
+        && double.IsFinite(seconds) && seconds >= 0 && seconds <= TimeSpan.MaxValue.TotalSeconds / 2
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new WeightsFileException($"{path}: metadata key {key} is not a number of seconds");
 
     // The model's own keys as it resolved them (defaults included). name and vocab_size are compared on their own:
     // a run file's section holds them, a weights file's does not.
@@ -95,4 +122,11 @@ public static class Checkpoint
 }
 
 /// <summary>A checkpoint read back: the model with its tokenizer, the optimizer with its state, and where training stood.</summary>
-public sealed record CheckpointState(Cortex Cortex, IOptimizer Optimizer, int Step, double BestValidationLoss);
+public sealed record CheckpointState(Cortex Cortex, IOptimizer Optimizer, int Step, double BestValidationLoss)
+{
+    /// <summary>The training time spent before the checkpoint (zero for a checkpoint that does not record it).</summary>
+    public TimeSpan Elapsed { get; init; }
+
+    /// <summary>When the best validation loss was reached; null when the checkpoint does not say.</summary>
+    public BestValidation? Best { get; init; }
+}

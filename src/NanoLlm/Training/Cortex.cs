@@ -47,6 +47,7 @@ public sealed class Cortex
         Cortex cortex;
         IOptimizer optimizer;
         var (startStep, bestValidationLoss) = (0, double.PositiveInfinity);
+        var (startElapsed, startBest) = (TimeSpan.Zero, (BestValidation?)null);
         // A kill inside the last writes of a finished run leaves temporary files that no later write of it removes.
         AtomicFile.RemoveLeftovers(config.Weights.Path);
         AtomicFile.RemoveLeftovers(checkpointPath);
@@ -54,6 +55,7 @@ public sealed class Cortex
         {
             var state = Checkpoint.Read(checkpointPath, config);
             (cortex, optimizer, startStep, bestValidationLoss) = (state.Cortex, state.Optimizer, state.Step, state.BestValidationLoss);
+            (startElapsed, startBest) = (state.Elapsed, state.Best);
         }
         else
         {
@@ -71,11 +73,21 @@ public sealed class Cortex
         {
             throw new ConfigException($"{config.Path}: [training] corpus {config.Training.Corpus} is too short to train on: it needs at least two tokens");
         }
-        var trainer = new Trainer(cortex.Model, optimizer, config.Training, train.LongestSegment) { StartStep = startStep };
+        var trainer = new Trainer(cortex.Model, optimizer, config.Training, train.LongestSegment)
+        {
+            StartStep = startStep,
+            StartElapsed = startElapsed,
+            StartBest = startBest,
+        };
         if (resume && startStep >= trainer.TotalSteps(train.Length))
         {
             throw new ConfigException(
                 $"{config.Path}: [training] steps: the checkpoint {checkpointPath} is at step {startStep} of {trainer.TotalSteps(train.Length)} already: set more steps to continue the run");
+        }
+        if (resume && config.Training.TimeBudgetMinutes > 0 && startElapsed >= TimeSpan.FromMinutes(config.Training.TimeBudgetMinutes))
+        {
+            throw new ConfigException(
+                $"{config.Path}: [training] time_budget_minutes: the checkpoint {checkpointPath} has spent {startElapsed.TotalMinutes:F1} minutes already: raise it to continue the run");
         }
         var sampleSettings = new SamplingSettings(MaxNewTokens: 120, Temperature: 0.8, Seed: config.Training.Seed);
         var lastCheckpoint = resume ? startStep : 0;
@@ -94,7 +106,8 @@ public sealed class Cortex
             },
             Checkpoint = step =>
             {
-                Checkpoint.Write(checkpointPath, cortex, optimizer, step, bestValidationLoss);
+                Checkpoint.Write(
+                    checkpointPath, cortex, optimizer, step, bestValidationLoss, trainer.Best, config.Training.TimeBudgetMinutes > 0 ? trainer.Elapsed : null);
                 lastCheckpoint = step;
             },
             Sample = () => string.Concat(cortex.Generate(string.Empty, sampleSettings)),

@@ -9,6 +9,7 @@ public static class Optimizers
     public static IOptimizer Create(TrainingSettings settings, ParameterSet parameters) => settings.Optimizer switch
     {
         TrainingSettings.AdamWName => new AdamW(settings.AdamW, parameters.Count),
+        TrainingSettings.MuonName => new Muon(settings, parameters),
         _ => new Sgd(),
     };
 }

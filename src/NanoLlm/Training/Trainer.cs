@@ -22,6 +22,7 @@ public sealed class Trainer
     private readonly int[] _inputs;
     private readonly int[] _targets;
     private readonly DiagnosticsRecorder? _diagnostics;
+    private readonly Stopwatch _clock = new();
 
     /// <param name="trainLength">Tokens in the training split's longest segment: a window fits in one segment.</param>
     public Trainer(ILanguageModel model, IOptimizer optimizer, TrainingSettings settings, long trainLength)
@@ -42,26 +43,46 @@ public sealed class Trainer
     /// <summary>Tokens per training window: the model's context, or less when the corpus is shorter.</summary>
     public int WindowLength => _length;
 
-    /// <summary><c>steps</c>, or <c>epochs</c> × the steps one pass over the training tokens takes.</summary>
-    public int TotalSteps(long trainLength) => _settings.Steps > 0
-        ? _settings.Steps
-        : checked(_settings.Epochs * (int)Math.Ceiling((trainLength - 1) / (double)(_settings.BatchSize * _length * _settings.GradAccumulationSteps)));
+    /// <summary>
+    /// <c>steps</c>, or <c>epochs</c> × the steps one pass over the training tokens takes; without either (a run sized
+    /// by <c>time_budget_minutes</c> alone), no limit.
+    /// </summary>
+    public int TotalSteps(long trainLength) =>
+        _settings.Steps > 0 ? _settings.Steps
+        : _settings.Epochs > 0 ? checked(_settings.Epochs * (int)Math.Ceiling((trainLength - 1) / (double)(_settings.BatchSize * _length * _settings.GradAccumulationSteps)))
+        : int.MaxValue;
 
     /// <summary>The step to start from: 0, or the step a resumed checkpoint was written at.</summary>
     public int StartStep { get; init; }
+
+    /// <summary>Training time already spent before <see cref="StartStep"/> (a resumed run's), counted against <c>time_budget_minutes</c>.</summary>
+    public TimeSpan StartElapsed { get; init; }
+
+    /// <summary>The best validation so far before <see cref="StartStep"/> (a resumed run's): a later one must beat it.</summary>
+    public BestValidation? StartBest { get; init; }
+
+    /// <summary>Training time so far, the resumed run's included: steps, evaluations, samples and checkpoints alike.</summary>
+    public TimeSpan Elapsed => StartElapsed + _clock.Elapsed;
+
+    /// <summary>The best validation so far (the resumed run's included); null before the first evaluation.</summary>
+    public BestValidation? Best { get; private set; }
 
     public TrainingSummary Run(TokenSplit train, TokenSplit validation, TrainingHooks hooks, CancellationToken cancellation)
     {
         var totalSteps = TotalSteps(train.Length);
         var batchSize = _settings.BatchSize;
         var recentLosses = new float[LossWindow];
-        var clock = Stopwatch.StartNew();
+        _clock.Restart();
         var step = StartStep;
         Evaluation? lastValidation = null;
+        Best = StartBest;
         var schedule = new LearningRateSchedule(_settings, totalSteps);
         var accumulation = _settings.GradAccumulationSteps;
         var parameters = _model.Parameters;
-        while (step < totalSteps && !cancellation.IsCancellationRequested)
+        // The budget counts evaluations too: it is the wall clock a user waits, and a run's curve is what it bought.
+        TimeSpan? budget = _settings.TimeBudgetMinutes > 0 ? TimeSpan.FromMinutes(_settings.TimeBudgetMinutes) : null;
+        var budgetSpent = budget <= Elapsed;
+        while (step < totalSteps && !budgetSpent && !cancellation.IsCancellationRequested)
         {
             // One step averages the gradients of grad_accumulation_steps micro-batches: a bigger batch in the same memory.
             parameters.ZeroGrads();
@@ -95,13 +116,15 @@ public sealed class Trainer
             {
                 throw new TrainingDivergedException(step + 1, loss, gradientNorm);
             }
-            var learningRate = schedule.At(step);
+            var learningRate = budget is { } timeBudget ? schedule.At(step, Elapsed / timeBudget) : schedule.At(step);
             _optimizer.Update(parameters, (float)learningRate);
             var diagnostics = diagnoseNow ? _diagnostics!.AfterUpdate() : null;
             recentLosses[(step - StartStep) % LossWindow] = loss;
             step++;
+            budgetSpent = budget <= Elapsed;
+            var finished = step == totalSteps || budgetSpent;
 
-            var evaluateNow = step == totalSteps || (_settings.EvalInterval > 0 && step % _settings.EvalInterval == 0);
+            var evaluateNow = finished || (_settings.EvalInterval > 0 && step % _settings.EvalInterval == 0);
             Evaluation? validationNow = null, trainingNow = null;
             string? sample = null;
             if (evaluateNow)
@@ -112,28 +135,39 @@ public sealed class Trainer
                 hooks.Evaluated?.Invoke(step, validationNow);
                 sample = hooks.Sample?.Invoke();
             }
-            hooks.Progress?.Invoke(new TrainingProgress(
-                step, totalSteps, loss, learningRate, gradientNorm, TokensPerSecond(step - StartStep, clock.Elapsed), clock.Elapsed, trainingNow, validationNow)
+            var elapsed = Elapsed;
+            if (validationNow is { } v && (Best is null || v.Loss < Best.Loss))
             {
+                Best = new BestValidation(v.Loss, step, elapsed);
+            }
+            hooks.Progress?.Invoke(new TrainingProgress(
+                step, totalSteps, loss, learningRate, gradientNorm, TokensPerSecond(step - StartStep, _clock.Elapsed), elapsed, trainingNow, validationNow)
+            {
+                Budget = budget,
+                Best = Best,
                 Sample = sample,
                 Diagnostics = diagnostics,
             });
-            if (step == totalSteps || (_settings.CheckpointInterval > 0 && step % _settings.CheckpointInterval == 0))
+            if (finished || (_settings.CheckpointInterval > 0 && step % _settings.CheckpointInterval == 0))
             {
                 hooks.Checkpoint?.Invoke(step);
             }
         }
 
-        var interrupted = step < totalSteps;
+        var interrupted = step < totalSteps && !budgetSpent;
         if (interrupted && step > StartStep)
         {
             lastValidation = Evaluate(validation);
+            if (lastValidation is { } v && (Best is null || v.Loss < Best.Loss))
+            {
+                Best = new BestValidation(v.Loss, step, Elapsed);
+            }
             hooks.Evaluated?.Invoke(step, lastValidation);
             hooks.Checkpoint?.Invoke(step);
         }
         var window = Math.Min(step - StartStep, LossWindow);
         var meanLoss = window == 0 ? float.NaN : recentLosses.AsSpan(0, window).ToArray().Average();
-        return new TrainingSummary(step, meanLoss, lastValidation, TokensPerSecond(step - StartStep, clock.Elapsed), clock.Elapsed, interrupted);
+        return new TrainingSummary(step, meanLoss, lastValidation, TokensPerSecond(step - StartStep, _clock.Elapsed), Elapsed, interrupted) { Best = Best };
     }
 
     /// <summary>

@@ -371,4 +371,70 @@ public sealed class RunConfigLoaderTests : IDisposable
 
         Assert.Equal(_folder.File("run.toml") + ":16: [prepare] val_fraction and val_input exclude each other: keep one", message);
     }
+
+    [Fact]
+    public void Muon_wsd_and_a_time_budget_load_with_their_defaults()
+    {
+        var config = LoadText(
+            BigramRun.Replace("epochs = 200\n", "", StringComparison.Ordinal),
+            "training.optimizer=\"muon\"", "training.lr_schedule=\"wsd\"", "training.time_budget_minutes=10");
+
+        Assert.Equal(TrainingSettings.MuonName, config.Training.Optimizer);
+        Assert.Equal(new MuonSettings(LearningRate: 0.02, Momentum: 0.95, WeightDecay: 0), config.Training.Muon);
+        Assert.Equal(TrainingSettings.WsdSchedule, config.Training.Schedule);
+        Assert.Equal(0.2, config.Training.DecayFraction);
+        Assert.Equal(10, config.Training.TimeBudgetMinutes);
+        Assert.Equal((0, 0), (config.Training.Steps, config.Training.Epochs));
+        Assert.False(config.Training.AdamW.DecayEmbeddings);
+    }
+
+    [Fact]
+    public void Muons_keys_and_the_embeddings_decay_are_read()
+    {
+        var config = LoadText(
+            BigramRun, "training.optimizer=muon", "training.muon_learning_rate=0.05", "training.muon_momentum=0.9",
+            "training.muon_weight_decay=0.01", "training.weight_decay_embeddings=true");
+
+        Assert.Equal(new MuonSettings(LearningRate: 0.05, Momentum: 0.9, WeightDecay: 0.01), config.Training.Muon);
+        Assert.True(config.Training.AdamW.DecayEmbeddings);
+    }
+
+    [Theory]
+    [InlineData("training.muon_learning_rate=0", "--set training.muon_learning_rate=0: [training] muon_learning_rate: 0 is out of range")]
+    [InlineData("training.muon_momentum=\"high\"", "[training] muon_momentum")]
+    [InlineData("training.decay_fraction=1.5", "[training] decay_fraction: 1.5 is out of range")]
+    [InlineData("training.optimizer=adam", "[training] optimizer: \"adam\" is not one of \"sgd\", \"adamw\", \"muon\"")]
+    [InlineData("training.lr_schedule=linear", "[training] lr_schedule: \"linear\" is not one of \"constant\", \"cosine\", \"wsd\"")]
+    [InlineData("training.time_budget_minutes=-1", "[training] time_budget_minutes: -1 is out of range")]
+    [InlineData("training.weight_decay_embeddings=1", "[training] weight_decay_embeddings")]
+    public void A_new_key_out_of_place_or_range_is_refused_in_one_line_naming_it(string assignment, string expected)
+    {
+        var message = LoadError(BigramRun, assignment);
+
+        Assert.Contains(expected, message);
+        Assert.DoesNotContain('\n', message);
+    }
+
+    [Fact]
+    public void A_zero_decay_fraction_a_momentum_of_one_and_decay_steps_with_a_budget_are_refused()
+    {
+        Assert.Contains(
+            "[training] decay_fraction: 0 is out of range",
+            LoadError(BigramRun, "training.lr_schedule=wsd", "training.decay_fraction=0"));
+        Assert.Contains(
+            "[training] muon_momentum: 1 is out of range",
+            LoadError(BigramRun, "training.optimizer=muon", "training.muon_momentum=1"));
+        Assert.Contains(
+            "[training] decay_steps with time_budget_minutes: the schedule ends when the budget does",
+            LoadError(BigramRun, "training.time_budget_minutes=5", "training.lr_schedule=cosine", "training.decay_steps=100"));
+    }
+
+    [Fact]
+    public void A_time_budget_may_cap_its_steps_but_a_run_needs_one_of_them()
+    {
+        Assert.Equal((30, 2.5), (LoadText(BigramRun, "training.steps=30", "training.time_budget_minutes=2.5").Training is var t ? (t.Steps, t.TimeBudgetMinutes) : default));
+        Assert.Contains(
+            "[training] needs exactly one of steps or epochs, or time_budget_minutes",
+            LoadError(BigramRun.Replace("epochs = 200\n", "", StringComparison.Ordinal)));
+    }
 }

@@ -101,4 +101,20 @@ public sealed class AdamWTests
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
+
+    [Theory]
+    [InlineData(false, 1f)]
+    [InlineData(true, 0.95f)]
+    public void Embedding_tables_are_decayed_only_when_asked_gains_and_biases_never(bool decayEmbeddings, float embeddingKept)
+    {
+        var parameters = new ParameterSet([new("wte", [4, 2], Decay: false), new("gain", [2], Decay: false), new("w", [2, 2], Decay: true)]);
+        parameters.Values.AsSpan().Fill(1f);
+        var optimizer = new AdamW(new OptimizerSettings(WeightDecay: 0.5, DecayEmbeddings: decayEmbeddings), parameters.Count);
+
+        optimizer.Update(parameters, 0.1f);
+
+        Assert.All(parameters["wte"].Values.ToArray(), v => Assert.Equal(embeddingKept, v, 1e-6));
+        Assert.All(parameters["gain"].Values.ToArray(), v => Assert.Equal(1f, v));
+        Assert.All(parameters["w"].Values.ToArray(), v => Assert.Equal(0.95f, v, 1e-6));
+    }
 }

@@ -46,19 +46,22 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(uninterrupted.Model.Parameters.Values, resumed.Model.Parameters.Values);
     }
 
-    [Fact]
-    public void A_run_stopped_and_resumed_writes_weights_and_checkpoint_files_byte_identical_to_an_uninterrupted_one()
+    [Theory]
+    [InlineData("adamw")]
+    [InlineData("muon")]
+    public void A_run_stopped_and_resumed_writes_weights_and_checkpoint_files_byte_identical_to_an_uninterrupted_one(string optimizer)
     {
-        Cortex.Train(TinyGpt("straight.weights"), null, CancellationToken.None);
+        var choice = $"training.optimizer={optimizer}";
+        Cortex.Train(TinyGpt("straight.weights", choice), null, CancellationToken.None);
         using var stop = new CancellationTokenSource();
-        Cortex.Train(TinyGpt("stopped.weights"), p =>
+        Cortex.Train(TinyGpt("stopped.weights", choice), p =>
         {
             if (p.Step == 13)
             {
                 stop.Cancel();
             }
         }, stop.Token);
-        Cortex.Train(TinyGpt("stopped.weights"), null, CancellationToken.None, resume: true);
+        Cortex.Train(TinyGpt("stopped.weights", choice), null, CancellationToken.None, resume: true);
 
         Assert.Equal(File.ReadAllBytes(_folder.File("straight.weights")), File.ReadAllBytes(_folder.File("stopped.weights")));
         Assert.Equal(
@@ -171,5 +174,47 @@ public sealed class CheckpointTests : IDisposable
         var weights = Cortex.Load(_folder.File("model.weights"));
 
         Assert.Equal(best.Step == 24, weights.Model.Parameters.Values.SequenceEqual(checkpoint.Model.Parameters.Values));
+    }
+
+    [Fact]
+    public void Muon_trains_the_tiny_gpt_its_loss_falls()
+    {
+        var reports = new List<TrainingProgress>();
+
+        var (cortex, summary) = Cortex.Train(TinyGpt("muon.weights", "training.optimizer=muon"), reports.Add, CancellationToken.None);
+
+        var validations = reports.Where(r => r.Validation is not null).Select(r => r.Validation!.Value.Loss).ToList();
+        Assert.True(validations[^1] < validations[0] - 0.3, $"validation loss went from {validations[0]:F3} to {validations[^1]:F3}");
+        Assert.IsType<Muon>(Checkpoint.Read(Checkpoint.PathFor(_folder.File("muon.weights")), TinyGpt("muon.weights", "training.optimizer=muon")).Optimizer);
+        Assert.Equal(24, summary.Steps);
+        Assert.NotNull(cortex);
+    }
+
+    [Fact]
+    public void A_resumed_time_budgeted_run_spends_only_what_is_left_of_its_budget()
+    {
+        string[] budget = ["training.time_budget_minutes=0.05", "training.steps=1000000", "training.checkpoint_interval=0"];
+        using var stop = new CancellationTokenSource();
+        var (_, first) = Cortex.Train(TinyGpt("budget.weights", budget), p =>
+        {
+            if (p.Elapsed.TotalSeconds >= 1)
+            {
+                stop.Cancel();
+            }
+        }, stop.Token);
+        var state = Checkpoint.Read(Checkpoint.PathFor(_folder.File("budget.weights")), TinyGpt("budget.weights", budget));
+
+        var (_, second) = Cortex.Train(TinyGpt("budget.weights", budget), null, CancellationToken.None, resume: true);
+
+        Assert.True(first.Interrupted);
+        Assert.InRange(state.Elapsed.TotalSeconds, 1, 3);
+        Assert.NotNull(state.Best);
+        Assert.False(second.Interrupted);
+        // Three seconds in all, the first run's included: the resumed run's own time is what was left.
+        Assert.InRange(second.Elapsed.TotalSeconds, 3, 10);
+        Assert.True(second.Steps > first.Steps);
+        var spent = Assert.Throws<ConfigException>(() => Cortex.Train(TinyGpt("budget.weights", budget), null, CancellationToken.None, resume: true));
+        Assert.Contains("[training] time_budget_minutes: the checkpoint", spent.Message);
+        Assert.Contains("raise it to continue the run", spent.Message);
     }
 }

@@ -108,4 +108,53 @@ public sealed class TrainerTests
         Assert.False(diagnostics.Tensors.Single(t => t.Name == "h.0.attn.c_attn.bias").Matrix);
         Assert.True(double.IsNaN(reports[0].Diagnostics!.Tensors.Single(t => t.Name == "h.0.attn.c_attn.bias").UpdateRatio));
     }
+
+    [Fact]
+    public void A_time_budget_ends_the_run_when_spent_with_its_schedule_decayed_to_the_minimum()
+    {
+        var (train, validation) = Splits();
+        var model = new BigramModel(256, new SettingsSection("model", "test", new Dictionary<string, SettingValue>()));
+        var settings = new TrainingSettings("corpus", 0, 0, LearningRate: 1.0, BatchSize: 4, Seed: 1, ValFraction: 0.1, EvalInterval: 0, EvalBatches: 0)
+        {
+            TimeBudgetMinutes = 0.5 / 60,
+            Schedule = TrainingSettings.WsdSchedule,
+            MinLearningRate = 0.1,
+        };
+        var reports = new List<TrainingProgress>();
+        var checkpoints = new List<int>();
+
+        var summary = new Trainer(model, new Sgd(), settings, train.Length)
+            .Run(train, validation, new TrainingHooks { Progress = reports.Add, Checkpoint = checkpoints.Add }, CancellationToken.None);
+
+        Assert.False(summary.Interrupted);
+        Assert.Equal(reports.Count, summary.Steps);
+        Assert.Equal([summary.Steps], checkpoints);
+        Assert.InRange(summary.Elapsed.TotalSeconds, 0.5, 30);
+        Assert.True(reports[^2].Elapsed.TotalSeconds < 0.5, "the run took a step after its budget was spent");
+        Assert.All(reports, r => Assert.Equal(TimeSpan.FromSeconds(0.5), r.Budget));
+        // The rate is the schedule's at the fraction of the budget spent: full at first, near the minimum at the end.
+        Assert.Equal(1.0, reports[0].LearningRate);
+        Assert.InRange(reports[^1].LearningRate, 0.1, 0.3);
+        Assert.NotNull(reports[^1].Validation);
+        Assert.Equal(summary.Steps, summary.Best!.Step);
+        Assert.Equal(reports[^1].Validation!.Value.Loss, summary.Best.Loss);
+    }
+
+    [Fact]
+    public void The_best_validation_is_the_lowest_with_the_step_and_time_that_reached_it()
+    {
+        var (train, validation) = Splits();
+        var reports = new List<TrainingProgress>();
+
+        var summary = BigramTrainer(steps: 60, evalInterval: 10, train.Length)
+            .Run(train, validation, new TrainingHooks { Progress = reports.Add }, CancellationToken.None);
+
+        var evaluated = reports.Where(r => r.Validation is not null).ToList();
+        var lowest = evaluated.MinBy(r => r.Validation!.Value.Loss)!;
+        Assert.Equal(lowest.Step, summary.Best!.Step);
+        Assert.Equal(lowest.Validation!.Value.Loss, summary.Best.Loss);
+        Assert.Equal(lowest.Elapsed, summary.Best.Elapsed);
+        Assert.Null(reports[0].Best);
+        Assert.Equal(summary.Best, reports[^1].Best);
+    }
 }

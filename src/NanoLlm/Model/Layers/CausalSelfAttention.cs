@@ -39,7 +39,7 @@ public sealed partial class CausalSelfAttention
 
     public static IEnumerable<ParameterSpec> Specs(string prefix, int channels) =>
     [
-        new($"{prefix}.c_attn.weight", [3 * channels, channels], Decay: true),
+        new($"{prefix}.c_attn.weight", [3 * channels, channels], Decay: true) { StackedMatrices = 3 },
         new($"{prefix}.c_attn.bias", [3 * channels], Decay: false),
         new($"{prefix}.c_proj.weight", [channels, channels], Decay: true),
         new($"{prefix}.c_proj.bias", [channels], Decay: false),
