@@ -24,7 +24,7 @@ BIN_SERVER = src/NanoLlm.Server/bin/$(CONFIGURATION)/net10.0/NanoLlm.Server.dll
 PACKAGES  = bin/packages
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity bench-gpt2 fuzz serve pack tool bench-serve explain bench-diagnostics prepare
+.PHONY: build test docs lint format train chat bench bench-kernels bench-peak bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity bench-gpt2 fuzz serve pack tool bench-serve explain bench-diagnostics prepare
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -165,9 +165,20 @@ endif
 bench-kernels:
 	$(BENCH_RUN) --kernels
 
-# Where one training step of the baby GPT spends its time, layer by layer.
+# This machine's floating-point peak: register-only FMA chains at each vector width on 1 and 2 pinned threads (the
+# denominator of every MFU the benchmarks print).
+bench-peak:
+	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
+	$(DOTNET) $(BIN_BENCH) --peak
+
+# Where one training step spends its time, part by part, at each of BENCH_THREADS, then ms/step, tokens/s and MFU
+# against the measured peak. BENCH_SHAPE: baby (default), 10m, gpt2-64, gpt2-1024, or keys such as
+# layers=6,channels=384,heads=6,length=256,batch=16,vocab=256 (context=N; the rest from baby).
+BENCH_SHAPE   ?= baby
+BENCH_THREADS ?= 1,2
 bench-step:
-	$(BENCH_RUN) --step
+	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
+	$(DOTNET) $(BIN_BENCH) --step --shape $(BENCH_SHAPE) --threads $(BENCH_THREADS)
 
 # The server under load (loopback only, bounded in time): SERVE_CLIENTS concurrent streaming clients, each level for
 # SERVE_SECONDS, on the weights of SERVE_CONFIG (train them first); p50/p99 time to first token, aggregate tokens/s,
