@@ -24,7 +24,7 @@ BIN_SERVER = src/NanoLlm.Server/bin/$(CONFIGURATION)/net10.0/NanoLlm.Server.dll
 PACKAGES  = bin/packages
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test docs lint format train chat bench bench-kernels bench-peak bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity bench-gpt2 fuzz serve pack tool bench-serve explain bench-diagnostics prepare
+.PHONY: build test docs lint format train chat bench bench-kernels bench-peak bench-step bench-openblas data shakespeare parity bench-peers libtorch-peer scale-out-check tokenize import export gpt2-parity bench-gpt2 fuzz serve pack tool bench-serve explain bench-diagnostics prepare
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -222,23 +222,34 @@ parity:
 	OMP_NUM_THREADS=$(PARITY_THREADS) $(PYTHON) tools/reference/parity.py $(PARITY_DIR)
 	$(DOTNET) $(BIN_BENCH) --parity-check $(PARITY_DIR)
 
-# NanoLlm against its PyTorch twin (tools/reference/train.py) on the baby recipe: the same steps at 1 and 2 threads
-# (NANOLLM_THREADS; torch.set_num_threads and OMP_NUM_THREADS), one after the other; prints ms/step, tokens/s, peak
-# RSS and the final validation loss of each, and the NanoLlm/PyTorch ratios. PEER_STEPS sets the steps; then the
-# same for a larger model (6 layers, 384 wide, context 256, batch 16) for PEER_LARGER_STEPS steps (0 skips it).
+# NanoLlm against its PyTorch twin (tools/reference/train.py) and LibTorch 2.10 (bench/NanoLlm.Bench.LibTorch) on the
+# baby recipe: the same steps at 1 and 2 threads (NANOLLM_THREADS; torch.set_num_threads and OMP_NUM_THREADS), one
+# after the other; prints ms/step, tokens/s, peak RSS, MFU against the measured peak (make bench-peak) and the final
+# validation loss of each, and the ratios. PEER_STEPS sets the steps; then the same for a larger model (6 layers, 384
+# wide, context 256, batch 16) for PEER_LARGER_STEPS steps (0 skips it). A peer that cannot run says how to provide it.
 PEER_STEPS   ?= 200
 PEER_LARGER_STEPS ?= 20
 PEER_THREADS ?= 1,2
 PEER_CONFIG  ?= configs/shakespeare-baby.toml
-bench-peers:
-	@$(PYTHON) -c 'import torch' 2>/dev/null || { echo "make bench-peers needs PyTorch for $(PYTHON): apt-get install python3-torch" >&2; exit 2; }
+bench-peers: data
 	@$(BUILD) src/NanoLlm.Train >/dev/null || $(BUILD) src/NanoLlm.Train
-	$(PYTHON) tools/reference/bench_peers.py --train-dll $(BIN_TRAIN) --corpus $(TINYSHAKESPEARE) --config $(PEER_CONFIG) --steps $(PEER_STEPS) --larger-steps $(PEER_LARGER_STEPS) --threads $(PEER_THREADS) --dotnet $(DOTNET) --python $(PYTHON)
+	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
+	@$(MAKE) --no-print-directory libtorch-peer || echo "LibTorch 2.10 peer could not be built (see above): its row says so" >&2
+	$(PYTHON) tools/reference/bench_peers.py --train-dll $(BIN_TRAIN) --bench-dll $(BIN_BENCH) --libtorch-dll $(BIN_LIBTORCH) --corpus $(TINYSHAKESPEARE) --config $(PEER_CONFIG) --steps $(PEER_STEPS) --larger-steps $(PEER_LARGER_STEPS) --threads $(PEER_THREADS) --dotnet $(DOTNET) --python $(PYTHON)
+
+# The LibTorch 2.10 peer (TorchSharp-cpu; about 1 GB of native libraries, restored only here, never by build, test or
+# CI), made loadable on an older libstdc++ by tools/libtorch/prepare (patchelf, gcc; idempotent).
+LIBTORCH_OUT = bench/NanoLlm.Bench.LibTorch/bin/$(CONFIGURATION)/net10.0
+BIN_LIBTORCH = $(LIBTORCH_OUT)/NanoLlm.Bench.LibTorch.dll
+libtorch-peer:
+	@$(BUILD) bench/NanoLlm.Bench.LibTorch >/dev/null || $(BUILD) bench/NanoLlm.Bench.LibTorch
+	@command -v patchelf >/dev/null || apt-get install -y patchelf >/dev/null || true
+	bash tools/libtorch/prepare $(LIBTORCH_OUT)
 
 # The weights file as the meeting point with the twin trained under torchrun (tools/reference/scale_out_check.py):
 # 2 processes (gloo) against 1 at step 1, the twin against NanoLlm, NanoLlm's logits on the 2-process weights,
 # NanoLlm resuming the twin's checkpoint, and NanoLlm -> twin -> NanoLlm bit-identical. About a minute.
-scale-out-check:
+scale-out-check: data
 	@$(PYTHON) -c 'import torch' 2>/dev/null || { echo "make scale-out-check needs PyTorch for $(PYTHON): apt-get install python3-torch libopenblas0-openmp" >&2; exit 2; }
 	@$(BUILD) src/NanoLlm.Train >/dev/null || $(BUILD) src/NanoLlm.Train
 	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
