@@ -115,10 +115,22 @@ gpt2-parity:
 	cmp $(GPT2_PARITY_DIR)/exported/model.safetensors $(GPT2_PARITY_DIR)/exported-again/model.safetensors
 	@echo "gpt2-parity: all checks held"
 
-# Generation with the KV cache on a GPT-2-124M-shaped model at 1 and 2 threads against the copy-bandwidth limit.
-bench-gpt2:
+# A GPT-2-124M-shaped training step (batch 4 x GPT2_LENGTHS) at 1 and 2 threads in NanoLlm, LibTorch 2.10 and, given
+# LLMC=path to llm.c's source, its train_gpt2.c (built here with gcc -Ofast -march=native -fopenmp, run on a random
+# checkpoint and Tiny Shakespeare's GPT-2 tokens written to GPT2_WORK): ms/step, tokens/s, peak RSS, MFU; then
+# generation with the KV cache against the copy-bandwidth limit (GPT2_GENERATION=0 skips it).
+GPT2_LENGTHS    ?= 64,1024
+GPT2_STEPS      ?= 3
+GPT2_WORK       ?= bin/bench-gpt2
+GPT2_GENERATION ?= 1
+LLMC            ?=
+bench-gpt2: data
 	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
+	@$(MAKE) --no-print-directory libtorch-peer || echo "LibTorch 2.10 peer could not be built (see above): its row says so" >&2
+	$(DOTNET) $(BIN_BENCH) --gpt2-step --work $(GPT2_WORK) --corpus $(TINYSHAKESPEARE) --libtorch $(BIN_LIBTORCH) $(if $(LLMC),--llmc $(abspath $(LLMC))) --threads $(BENCH_THREADS) --lengths $(GPT2_LENGTHS) --steps $(GPT2_STEPS)
+ifneq ($(GPT2_GENERATION),0)
 	$(DOTNET) $(BIN_BENCH) --gpt2-generation
+endif
 # The weights over OpenAI's HTTP API on 127.0.0.1 ([server] in the run file); PORT= overrides its port, 0 picks a
 # free one. It prints the address it listens on; Ctrl-C stops it.
 PORT ?=

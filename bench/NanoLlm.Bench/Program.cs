@@ -10,6 +10,8 @@ namespace NanoLlm.Bench;
 /// <c>--gpt2-generation</c> times generation on a GPT-2-124M-shaped model against the memory-bandwidth limit (see
 /// <see cref="Gpt2Generation"/>); <c>--step [--shape SHAPE] [--threads 1,2] [--seconds S] [--no-parts]</c> breaks one training step of a GPT down by part at each
 /// thread count, with its MFU (see <see cref="StepBreakdown"/>, <see cref="StepShape"/>);
+/// <c>--gpt2-step [--corpus PATH] [--libtorch DLL] [--llmc DIR] [--threads 1,2] [--lengths 64,1024] [--steps N]</c> times a
+/// GPT-2-124M-shaped training step against LibTorch 2.10 and llm.c (see <see cref="Gpt2Step"/>);
 /// <c>--peak</c> measures this machine's FMA peak at each vector width on 1 and 2 threads (see <see cref="PeakProbe"/>);
 /// <c>--diagnostics CONFIG</c> times a training step against the diagnostics measured every 100 steps (see <see cref="DiagnosticsCost"/>);
 /// <c>--parity DIR</c> writes NanoLlm's side of <c>make parity</c> and <c>--parity-check DIR</c> reads back the PyTorch
@@ -33,6 +35,14 @@ public static class Program
             case ["--gpt2-generation"]:
                 Gpt2Generation.Run([1, 2]);
                 return 0;
+            case ["--gpt2-step", .. var options]:
+                return Gpt2Step.Run(new Gpt2Step.Options(
+                    Option(options, "--work", "bin/bench-gpt2"), Option(options, "--corpus", "data/tinyshakespeare.txt"),
+                    options.Contains("--libtorch") ? Option(options, "--libtorch", "") : null,
+                    options.Contains("--llmc") ? Option(options, "--llmc", "") : null,
+                    Threads(options),
+                    [.. Option(options, "--lengths", "64,1024").Split(',').Select(t => int.Parse(t, CultureInfo.InvariantCulture))],
+                    int.Parse(Option(options, "--steps", "3"), CultureInfo.InvariantCulture)));
             case ["--peak"]:
                 PeakProbe.Run();
                 return 0;
