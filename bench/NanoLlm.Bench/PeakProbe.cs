@@ -11,7 +11,7 @@ namespace NanoLlm.Bench;
 /// independent chains per thread so that the FMA units' latency (4 cycles on two pipes, on Zen 4/5 and recent Intel
 /// cores) is covered, at each vector width the hardware accelerates, on 1 and 2 threads. Each thread is pinned to its
 /// own CPU (<c>sched_setaffinity</c> on Linux) and does the same fixed work; GFLOP/s is the threads' FLOPs over the
-/// wall time from a common start to the last thread's end, the median of several runs. MFU divides a benchmark's
+/// wall time from the first thread's start to the last thread's end, the median of several runs. MFU divides a benchmark's
 /// model FLOP/s by the widest width's figure at the same thread count.
 /// </summary>
 public static class PeakProbe
@@ -93,28 +93,32 @@ public static class PeakProbe
         }
     }
 
+    // Seconds from the first thread's start to the last thread's end, each thread reading the clock itself (the
+    // thread that started them may be descheduled when they begin).
     private static double TimeThreads(int width, int threads, long iterations)
     {
-        using var ready = new Barrier(threads + 1);
+        using var ready = new Barrier(threads);
+        var starts = new long[threads];
+        var ends = new long[threads];
         var workers = new Thread[threads];
         for (var t = 0; t < threads; t++)
         {
-            var cpu = t % Environment.ProcessorCount;
+            var (index, cpu) = (t, t % Environment.ProcessorCount);
             workers[t] = new Thread(() =>
             {
                 PinToCpu(cpu);
                 ready.SignalAndWait();
+                starts[index] = Stopwatch.GetTimestamp();
                 Chain(width, iterations);
+                ends[index] = Stopwatch.GetTimestamp();
             });
             workers[t].Start();
         }
-        ready.SignalAndWait();
-        var clock = Stopwatch.StartNew();
         foreach (var worker in workers)
         {
             worker.Join();
         }
-        return clock.Elapsed.TotalSeconds;
+        return (double)(ends.Max() - starts.Min()) / Stopwatch.Frequency;
     }
 
     private static float Chain(int width, long iterations) => width switch
