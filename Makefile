@@ -24,7 +24,7 @@ BIN_SERVER = src/NanoLlm.Server/bin/$(CONFIGURATION)/net10.0/NanoLlm.Server.dll
 PACKAGES  = bin/packages
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity bench-gpt2 fuzz serve pack tool bench-serve explain bench-diagnostics prepare speedrun speedrun-short muon-parity
+.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity bench-gpt2 fuzz serve pack tool bench-serve explain bench-diagnostics prepare speedrun speedrun-short muon-parity bench-peak libtorch-peer
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -115,10 +115,22 @@ gpt2-parity:
 	cmp $(GPT2_PARITY_DIR)/exported/model.safetensors $(GPT2_PARITY_DIR)/exported-again/model.safetensors
 	@echo "gpt2-parity: all checks held"
 
-# Generation with the KV cache on a GPT-2-124M-shaped model at 1 and 2 threads against the copy-bandwidth limit.
-bench-gpt2:
+# A GPT-2-124M-shaped training step (batch 4 x GPT2_LENGTHS) at 1 and 2 threads in NanoLlm, LibTorch 2.10 and, given
+# LLMC=path to llm.c's source, its train_gpt2.c (built here with gcc -Ofast -march=native -fopenmp, run on a random
+# checkpoint and Tiny Shakespeare's GPT-2 tokens written to GPT2_WORK): ms/step, tokens/s, peak RSS, MFU; then
+# generation with the KV cache against the copy-bandwidth limit (GPT2_GENERATION=0 skips it).
+GPT2_LENGTHS    ?= 64,1024
+GPT2_STEPS      ?= 3
+GPT2_WORK       ?= bin/bench-gpt2
+GPT2_GENERATION ?= 1
+LLMC            ?=
+bench-gpt2: data
 	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
+	@$(MAKE) --no-print-directory libtorch-peer || echo "LibTorch 2.10 peer could not be built (see above): its row says so" >&2
+	$(DOTNET) $(BIN_BENCH) --gpt2-step --work $(GPT2_WORK) --corpus $(TINYSHAKESPEARE) --libtorch $(BIN_LIBTORCH) $(if $(LLMC),--llmc $(abspath $(LLMC))) --threads $(BENCH_THREADS) --lengths $(GPT2_LENGTHS) --steps $(GPT2_STEPS)
+ifneq ($(GPT2_GENERATION),0)
 	$(DOTNET) $(BIN_BENCH) --gpt2-generation
+endif
 # The weights over OpenAI's HTTP API on 127.0.0.1 ([server] in the run file); PORT= overrides its port, 0 picks a
 # free one. It prints the address it listens on; Ctrl-C stops it.
 PORT ?=
@@ -165,9 +177,20 @@ endif
 bench-kernels:
 	$(BENCH_RUN) --kernels
 
-# Where one training step of the baby GPT spends its time, layer by layer.
+# This machine's floating-point peak: register-only FMA chains at each vector width on 1 and 2 pinned threads (the
+# denominator of every MFU the benchmarks print).
+bench-peak:
+	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
+	$(DOTNET) $(BIN_BENCH) --peak
+
+# Where one training step spends its time, part by part, at each of BENCH_THREADS, then ms/step, tokens/s and MFU
+# against the measured peak. BENCH_SHAPE: baby (default), 10m, gpt2-64, gpt2-1024, or keys such as
+# layers=6,channels=384,heads=6,length=256,batch=16,vocab=256 (context=N; the rest from baby).
+BENCH_SHAPE   ?= baby
+BENCH_THREADS ?= 1,2
 bench-step:
-	$(BENCH_RUN) --step
+	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
+	$(DOTNET) $(BIN_BENCH) --step --shape $(BENCH_SHAPE) --threads $(BENCH_THREADS)
 
 # The server under load (loopback only, bounded in time): SERVE_CLIENTS concurrent streaming clients, each level for
 # SERVE_SECONDS, on the weights of SERVE_CONFIG (train them first); p50/p99 time to first token, aggregate tokens/s,
@@ -230,23 +253,34 @@ muon-parity:
 	$(DOTNET) $(BIN_BENCH) --muon-parity $(MUON_PARITY_DIR)
 	OMP_NUM_THREADS=$(PARITY_THREADS) $(PYTHON) tools/reference/muon_parity.py $(MUON_PARITY_DIR)
 
-# NanoLlm against its PyTorch twin (tools/reference/train.py) on the baby recipe: the same steps at 1 and 2 threads
-# (NANOLLM_THREADS; torch.set_num_threads and OMP_NUM_THREADS), one after the other; prints ms/step, tokens/s, peak
-# RSS and the final validation loss of each, and the NanoLlm/PyTorch ratios. PEER_STEPS sets the steps; then the
-# same for a larger model (6 layers, 384 wide, context 256, batch 16) for PEER_LARGER_STEPS steps (0 skips it).
+# NanoLlm against its PyTorch twin (tools/reference/train.py) and LibTorch 2.10 (bench/NanoLlm.Bench.LibTorch) on the
+# baby recipe: the same steps at 1 and 2 threads (NANOLLM_THREADS; torch.set_num_threads and OMP_NUM_THREADS), one
+# after the other; prints ms/step, tokens/s, peak RSS, MFU against the measured peak (make bench-peak) and the final
+# validation loss of each, and the ratios. PEER_STEPS sets the steps; then the same for a larger model (6 layers, 384
+# wide, context 256, batch 16) for PEER_LARGER_STEPS steps (0 skips it). A peer that cannot run says how to provide it.
 PEER_STEPS   ?= 200
 PEER_LARGER_STEPS ?= 20
 PEER_THREADS ?= 1,2
 PEER_CONFIG  ?= configs/shakespeare-baby.toml
-bench-peers:
-	@$(PYTHON) -c 'import torch' 2>/dev/null || { echo "make bench-peers needs PyTorch for $(PYTHON): apt-get install python3-torch" >&2; exit 2; }
+bench-peers: data
 	@$(BUILD) src/NanoLlm.Train >/dev/null || $(BUILD) src/NanoLlm.Train
-	$(PYTHON) tools/reference/bench_peers.py --train-dll $(BIN_TRAIN) --corpus $(TINYSHAKESPEARE) --config $(PEER_CONFIG) --steps $(PEER_STEPS) --larger-steps $(PEER_LARGER_STEPS) --threads $(PEER_THREADS) --dotnet $(DOTNET) --python $(PYTHON)
+	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
+	@$(MAKE) --no-print-directory libtorch-peer || echo "LibTorch 2.10 peer could not be built (see above): its row says so" >&2
+	$(PYTHON) tools/reference/bench_peers.py --train-dll $(BIN_TRAIN) --bench-dll $(BIN_BENCH) --libtorch-dll $(BIN_LIBTORCH) --corpus $(TINYSHAKESPEARE) --config $(PEER_CONFIG) --steps $(PEER_STEPS) --larger-steps $(PEER_LARGER_STEPS) --threads $(PEER_THREADS) --dotnet $(DOTNET) --python $(PYTHON)
+
+# The LibTorch 2.10 peer (TorchSharp-cpu; about 1 GB of native libraries, restored only here, never by build, test or
+# CI), made loadable on an older libstdc++ by tools/libtorch/prepare (patchelf, gcc; idempotent).
+LIBTORCH_OUT = bench/NanoLlm.Bench.LibTorch/bin/$(CONFIGURATION)/net10.0
+BIN_LIBTORCH = $(LIBTORCH_OUT)/NanoLlm.Bench.LibTorch.dll
+libtorch-peer:
+	@$(BUILD) bench/NanoLlm.Bench.LibTorch >/dev/null || $(BUILD) bench/NanoLlm.Bench.LibTorch
+	@command -v patchelf >/dev/null || apt-get install -y patchelf >/dev/null || true
+	bash tools/libtorch/prepare $(LIBTORCH_OUT)
 
 # The weights file as the meeting point with the twin trained under torchrun (tools/reference/scale_out_check.py):
 # 2 processes (gloo) against 1 at step 1, the twin against NanoLlm, NanoLlm's logits on the 2-process weights,
 # NanoLlm resuming the twin's checkpoint, and NanoLlm -> twin -> NanoLlm bit-identical. About a minute.
-scale-out-check:
+scale-out-check: data
 	@$(PYTHON) -c 'import torch' 2>/dev/null || { echo "make scale-out-check needs PyTorch for $(PYTHON): apt-get install python3-torch libopenblas0-openmp" >&2; exit 2; }
 	@$(BUILD) src/NanoLlm.Train >/dev/null || $(BUILD) src/NanoLlm.Train
 	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench

@@ -1,5 +1,6 @@
 using System.Globalization;
 using BenchmarkDotNet.Running;
+using NanoLlm.Config;
 using NanoLlm.Storage;
 
 namespace NanoLlm.Bench;
@@ -7,7 +8,11 @@ namespace NanoLlm.Bench;
 /// <summary>
 /// Runs the micro-benchmarks: <c>--kernels [matmul|rows]</c> prints the kernels side by side with their references;
 /// <c>--gpt2-generation</c> times generation on a GPT-2-124M-shaped model against the memory-bandwidth limit (see
-/// <see cref="Gpt2Generation"/>); <c>--step</c> breaks one training step of the baby GPT down by layer (see <see cref="StepBreakdown"/>);
+/// <see cref="Gpt2Generation"/>); <c>--step [--shape SHAPE] [--threads 1,2] [--seconds S] [--no-parts]</c> breaks one training step of a GPT down by part at each
+/// thread count, with its MFU (see <see cref="StepBreakdown"/>, <see cref="StepShape"/>);
+/// <c>--gpt2-step [--corpus PATH] [--libtorch DLL] [--llmc DIR] [--threads 1,2] [--lengths 64,1024] [--steps N]</c> times a
+/// GPT-2-124M-shaped training step against LibTorch 2.10 and llm.c (see <see cref="Gpt2Step"/>);
+/// <c>--peak</c> measures this machine's FMA peak at each vector width on 1 and 2 threads (see <see cref="PeakProbe"/>);
 /// <c>--diagnostics CONFIG</c> times a training step against the diagnostics measured every 100 steps (see <see cref="DiagnosticsCost"/>);
 /// <c>--parity DIR</c> writes NanoLlm's side of <c>make parity</c> and <c>--parity-check DIR</c> reads back the PyTorch
 /// twin's weights files (see <see cref="ParityDump"/>); <c>--muon-parity DIR</c> writes NanoLlm's side of
@@ -31,9 +36,20 @@ public static class Program
             case ["--gpt2-generation"]:
                 Gpt2Generation.Run([1, 2]);
                 return 0;
-            case ["--step"]:
-                StepBreakdown.Run();
+            case ["--gpt2-step", .. var options]:
+                return Gpt2Step.Run(new Gpt2Step.Options(
+                    Option(options, "--work", "bin/bench-gpt2"), Option(options, "--corpus", "data/tinyshakespeare.txt"),
+                    options.Contains("--libtorch") ? Option(options, "--libtorch", "") : null,
+                    options.Contains("--llmc") ? Option(options, "--llmc", "") : null,
+                    Threads(options),
+                    [.. Option(options, "--lengths", "64,1024").Split(',').Select(t => int.Parse(t, CultureInfo.InvariantCulture))],
+                    int.Parse(Option(options, "--steps", "3"), CultureInfo.InvariantCulture)));
+            case ["--peak"]:
+                PeakProbe.Run();
                 return 0;
+            case ["--step", .. var options]:
+                return Shaped(options, shape => StepBreakdown.Run(
+                    shape, Threads(options), double.Parse(Option(options, "--seconds", "3"), CultureInfo.InvariantCulture), !options.Contains("--no-parts")));
             case ["--diagnostics", var config]:
                 DiagnosticsCost.Run(config);
                 return 0;
@@ -84,6 +100,26 @@ public static class Program
                 return 0;
         }
     }
+
+    // The shape named by --shape (baby when absent); a bad one is a one-line error and exit code 2.
+    private static int Shaped(string[] options, Action<StepShape> run)
+    {
+        StepShape shape;
+        try
+        {
+            shape = StepShape.Parse(Option(options, "--shape", "baby"));
+        }
+        catch (ConfigException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        run(shape);
+        return 0;
+    }
+
+    private static int[] Threads(string[] options) =>
+        [.. Option(options, "--threads", "1,2").Split(',').Select(t => int.Parse(t, CultureInfo.InvariantCulture))];
 
     private static string Option(string[] options, string name, string defaultValue)
     {

@@ -3,23 +3,37 @@ using System.Diagnostics;
 namespace NanoLlm.Tensors;
 
 /// <summary>
-/// A few long-lived helper threads that run the parts of one kernel call: part 0 on the caller, the others on the
-/// helpers, returning when all are done. The helpers run with the caller's vector width. Nothing is allocated per
-/// call: the work is a function pointer and a pointer to the caller's context, which stays on its stack while the
-/// call waits, and waiting is a short spin and then <see cref="Monitor.Wait(object)"/>. When another call holds the
-/// helpers, the parts run one after another on the caller: results never depend on how parts were scheduled.
+/// A few long-lived helper threads that run the parts of one kernel call, returning when all are done. The caller and
+/// the helpers claim parts from one counter, the caller included: a helper that is slow to wake (its core busy with
+/// other work) leaves its part to the caller instead of making it wait, and a helper that wakes after the call has
+/// moved on claims nothing. A part computes the same numbers whoever runs it (helpers run with the caller's vector
+/// width), so results never depend on how parts were scheduled. Nothing is allocated per call: the work is a function
+/// pointer and a pointer to the caller's context, which stays on its stack while the call waits. When another call
+/// holds the helpers, the parts run one after another on the caller.
 /// </summary>
 internal static unsafe class KernelThreads
 {
-    // A helper or the caller spins this long for the next signal before it sleeps. A training step runs a parallel
-    // kernel every few tens to hundreds of microseconds, with one-thread work between; waking a sleeping thread costs
-    // tens of microseconds on a virtual machine, so a helper that slept after 50 µs made attention no faster on two
-    // threads than on one. Like OpenMP's spin-wait, the cost is a busy core for up to a millisecond after the last call.
+    // A helper or the caller waits this long for the next signal before it sleeps: busy for the first 50 µs, then
+    // yielding its core to any other runnable thread. A training step runs a parallel kernel every few tens to hundreds
+    // of microseconds, with one-thread work between; waking a sleeping thread costs tens of microseconds on a virtual
+    // machine. Yielding rather than spinning the whole millisecond keeps a loaded machine's other threads (the
+    // caller's own among them, when both share a core) running.
     private static readonly long SpinTicks = Stopwatch.Frequency / 1_000;
+    private static readonly long BusySpinTicks = Stopwatch.Frequency / 20_000;
 
     private static readonly Lock Gate = new();
     private static readonly object AllDone = new();
-    private static int _pending;
+
+    // The call in progress, written by its caller (under the gate) before it publishes the call in _claim: the call's
+    // number in the high 32 bits and its next unclaimed part in the low 32. A part is claimed by compare-and-swap on
+    // that pair, so a claim succeeds only while its call is in progress, and the call does not return before every
+    // claimed part has completed: the context is never used after the caller left.
+    private static long _claim;
+    private static int _parts;
+    private static int _completed;
+    private static delegate*<void*, int, void> _body;
+    private static void* _context;
+    private static int _vectorWidth;
 
     // One helper per extra core from the start, so a first parallel call allocates nothing; more if MaxThreads asks.
     private static Worker[] _workers = [.. Enumerable.Range(1, Environment.ProcessorCount - 1).Select(index => new Worker(index))];
@@ -33,14 +47,19 @@ internal static unsafe class KernelThreads
             try
             {
                 EnsureWorkers(parts - 1);
-                Volatile.Write(ref _pending, parts - 1);
-                var width = KernelSettings.VectorWidth;
-                for (var part = 1; part < parts; part++)
+                _body = body;
+                _context = context;
+                _parts = parts;
+                _vectorWidth = KernelSettings.VectorWidth;
+                Volatile.Write(ref _completed, 0);
+                var call = unchecked((Volatile.Read(ref _claim) >> 32) + 1);
+                Volatile.Write(ref _claim, call << 32);
+                for (var helper = 0; helper < parts - 1; helper++)
                 {
-                    _workers[part - 1].Start(body, context, part, width);
+                    _workers[helper].Wake();
                 }
-                body(context, 0);
-                WaitUntil(AllDone, static () => Volatile.Read(ref _pending) == 0);
+                RunParts(call, onHelper: false);
+                WaitUntil(AllDone, static () => Volatile.Read(ref _completed) == _parts);
             }
             finally
             {
@@ -54,13 +73,62 @@ internal static unsafe class KernelThreads
         }
     }
 
-    // Spins for a moment on the condition, then sleeps on the monitor until a pulse finds it true.
+    // Claims and runs parts of call number `call` until none is left or another call has begun.
+    private static void RunParts(long call, bool onHelper)
+    {
+        while (true)
+        {
+            var claim = Volatile.Read(ref _claim);
+            var part = (int)(claim & uint.MaxValue);
+            if (claim >> 32 != call || part >= Volatile.Read(ref _parts))
+            {
+                return;
+            }
+            if (Interlocked.CompareExchange(ref _claim, claim + 1, claim) != claim)
+            {
+                continue;
+            }
+            var parts = _parts;
+            if (onHelper)
+            {
+                using (KernelSettings.Override(_vectorWidth, 1))
+                {
+                    _body(_context, part);
+                }
+            }
+            else
+            {
+                _body(_context, part);
+            }
+            if (Interlocked.Increment(ref _completed) == parts)
+            {
+                lock (AllDone)
+                {
+                    Monitor.PulseAll(AllDone);
+                }
+            }
+        }
+    }
+
+    // Waits for the condition a moment (spinning, then yielding), then sleeps on the monitor until a pulse finds it true.
     private static void WaitUntil(object signal, Func<bool> condition)
     {
-        var deadline = Stopwatch.GetTimestamp() + SpinTicks;
-        while (!condition() && Stopwatch.GetTimestamp() < deadline)
+        var start = Stopwatch.GetTimestamp();
+        while (!condition())
         {
-            Thread.SpinWait(8);
+            var waited = Stopwatch.GetTimestamp() - start;
+            if (waited >= SpinTicks)
+            {
+                break;
+            }
+            if (waited < BusySpinTicks)
+            {
+                Thread.SpinWait(8);
+            }
+            else
+            {
+                Thread.Yield();
+            }
         }
         lock (signal)
         {
@@ -90,49 +158,33 @@ internal static unsafe class KernelThreads
     {
         private readonly object _signal = new();
         private readonly Func<bool> _hasWork;
-        private volatile bool _started;
-        private delegate*<void*, int, void> _body;
-        private void* _context;
-        private int _part;
-        private int _vectorWidth;
+        private volatile bool _woken;
 
         public Worker(int index)
         {
-            _hasWork = () => _started;
+            _hasWork = () => _woken;
             var thread = new Thread(Loop) { IsBackground = true, Name = $"NanoLlm kernels {index}" };
             thread.Start();
         }
 
-        public void Start(delegate*<void*, int, void> body, void* context, int part, int vectorWidth)
+        public void Wake()
         {
-            _body = body;
-            _context = context;
-            _part = part;
-            _vectorWidth = vectorWidth;
             lock (_signal)
             {
-                _started = true;
+                _woken = true;
                 Monitor.Pulse(_signal);
             }
         }
 
+        // A wake-up that comes while the helper is still in the last call's parts is not lost: the helper clears the
+        // flag before it looks for a call, so it then finds the new one.
         private void Loop()
         {
             while (true)
             {
                 WaitUntil(_signal, _hasWork);
-                _started = false;
-                using (KernelSettings.Override(_vectorWidth, 1))
-                {
-                    _body(_context, _part);
-                }
-                if (Interlocked.Decrement(ref _pending) == 0)
-                {
-                    lock (AllDone)
-                    {
-                        Monitor.PulseAll(AllDone);
-                    }
-                }
+                _woken = false;
+                RunParts(Volatile.Read(ref _claim) >> 32, onHelper: true);
             }
         }
     }
