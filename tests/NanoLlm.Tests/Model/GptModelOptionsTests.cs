@@ -310,6 +310,21 @@ public sealed class GptModelOptionsTests
         Assert.Equal(2, Gpt2Shape.Of(model, "run.toml").Layers);
     }
 
+    [Theory]
+    [InlineData("", 4)]
+    [InlineData("activation=swiglu", 2)]
+    [InlineData("activation=relu2 positional=rope", 2)]
+    public void Activation_measures_cover_the_gelu_and_every_attention(string options, int sites)
+    {
+        var model = Create(options);
+        model.Forward(RandomTokens(12, 11, 1), RandomTokens(12, 11, 2), 2, 6);
+
+        var statistics = model.MeasureActivations();
+
+        Assert.Equal(sites, statistics.Count);
+        Assert.Equal(2, statistics.Count(s => s.Site.EndsWith(".attn", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public void A_weights_file_records_the_options_and_loads_as_the_same_model()
     {
