@@ -231,7 +231,7 @@ speedrun-short:
 	@$(MAKE) --no-print-directory speedrun SPEEDRUN_MINUTES=10
 
 # NanoLlm's GPT against its PyTorch twin (tools/reference): the same weights and batch, loss and logits within 1e-4,
-# gradients within 1e-3, for each positional/tied variant; then NanoLlm must read the weights files the twin wrote
+# gradients within 1e-3, for each positional/tied variant and architecture option; then NanoLlm must read the weights files the twin wrote
 # as the same models. PARITY_THREADS sets torch's (OpenMP's) thread count.
 PARITY_DIR     ?= bin/parity
 PARITY_THREADS ?= 1

@@ -28,22 +28,29 @@ public static class ParityDump
     // uniform: at the initial 0.02 scale the score gradients are too small for a tolerance to notice a wrong one.
     private const double WeightNoise = 0.3;
 
-    private static readonly (string Name, string Positional, bool Tied)[] Variants =
+    // The positional/tied variants, then the architecture options: each one alone, and all of them together.
+    private static readonly (string Name, string Positional, bool Tied, (string Key, object Value)[] Options)[] Variants =
     [
-        ("sinusoidal-untied", GptModel.Sinusoidal, false),
-        ("sinusoidal-tied", GptModel.Sinusoidal, true),
-        ("learned-untied", GptModel.Learned, false),
-        ("learned-tied", GptModel.Learned, true),
+        ("sinusoidal-untied", GptModel.Sinusoidal, false, []),
+        ("sinusoidal-tied", GptModel.Sinusoidal, true, []),
+        ("learned-untied", GptModel.Learned, false, []),
+        ("learned-tied", GptModel.Learned, true, []),
+        ("rope-tied", GptModel.Rope, true, [("rope_base", 500.0)]),
+        ("rmsnorm", GptModel.Learned, false, [("norm", GptModel.RmsNorm)]),
+        ("swiglu", GptModel.Learned, true, [("activation", GptModel.SwiGlu)]),
+        ("relu2", GptModel.Sinusoidal, false, [("activation", GptModel.ReluSquared)]),
+        ("qk-norm", GptModel.Learned, false, [("qk_norm", true)]),
+        ("rope-all-options", GptModel.Rope, true, [("norm", GptModel.RmsNorm), ("activation", GptModel.SwiGlu), ("qk_norm", true)]),
     ];
 
     public static void Run(string directory)
     {
         for (var i = 0; i < Variants.Length; i++)
         {
-            var (name, positional, tied) = Variants[i];
+            var (name, positional, tied, options) = Variants[i];
             var folder = Path.Combine(directory, name);
             Directory.CreateDirectory(folder);
-            var loss = Dump(folder, positional, tied, seed: i + 1);
+            var loss = Dump(folder, positional, tied, options, seed: i + 1);
             Console.WriteLine($"nanollm {name,-18} loss {loss:F6}  → {folder}");
         }
     }
@@ -78,9 +85,9 @@ public static class ParityDump
         return failures;
     }
 
-    private static float Dump(string folder, string positional, bool tied, int seed)
+    private static float Dump(string folder, string positional, bool tied, (string Key, object Value)[] options, int seed)
     {
-        var settings = new SettingsSection("model", "parity", new Dictionary<string, SettingValue>
+        var values = new Dictionary<string, SettingValue>
         {
             ["context_length"] = new((long)ContextLength, "parity"),
             ["embedding_size"] = new(32L, "parity"),
@@ -89,7 +96,12 @@ public static class ParityDump
             ["ffn_ratio"] = new(4L, "parity"),
             ["positional"] = new(positional, "parity"),
             ["tie_embeddings"] = new(tied, "parity"),
-        });
+        };
+        foreach (var (key, value) in options)
+        {
+            values[key] = new(value, "parity");
+        }
+        var settings = new SettingsSection("model", "parity", values);
         var model = new GptModel(VocabSize, settings);
         var random = new Random(seed);
         model.Initialize(random);

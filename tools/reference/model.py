@@ -23,6 +23,11 @@ FORMAT_VERSION = "1"
 MODEL_NAME = "gpt"
 SINUSOIDAL = "sinusoidal"
 LEARNED = "learned"
+ROPE = "rope"
+ROPE_BASE = 10_000.0
+NORMS = ("layernorm", "rmsnorm")
+ACTIVATIONS = ("gelu", "swiglu", "relu2")
+EPSILON = 1e-5
 
 
 @dataclass
@@ -38,6 +43,11 @@ class GPTConfig:
     positional: str = SINUSOIDAL
     tie_embeddings: bool = False
     dropout: float = 0  # recorded as NanoLlm records it; the twin implements none, so it must be 0
+    attention_dropout: float = 0  # the same
+    norm: str = "layernorm"
+    activation: str = "gelu"
+    qk_norm: bool = False
+    rope_base: float = None  # with positional = "rope" only (NanoLlm refuses it otherwise); 10000 when absent
 
     @classmethod
     def from_hyperparameters(cls, vocab_size, hyperparameters):
@@ -47,17 +57,66 @@ class GPTConfig:
         if unknown:
             raise ValueError(f"hyperparameters the GPT does not take: {sorted(unknown)}")
         config = cls(vocab_size=vocab_size, **hyperparameters)
-        if config.positional not in (SINUSOIDAL, LEARNED):
-            raise ValueError(f'positional "{config.positional}" is not "{SINUSOIDAL}" or "{LEARNED}"')
-        if config.dropout != 0:
-            raise ValueError(f"dropout {config.dropout}: the twin implements no dropout")
+        if config.positional not in (SINUSOIDAL, LEARNED, ROPE):
+            raise ValueError(f'positional "{config.positional}" is not "{SINUSOIDAL}", "{LEARNED}" or "{ROPE}"')
+        if config.rope_base is not None and config.positional != ROPE:
+            raise ValueError(f'rope_base: only rotary positions have a base, and positional is "{config.positional}"')
+        if config.positional == ROPE and config.rope_base is None:
+            config.rope_base = ROPE_BASE
+        if config.norm not in NORMS:
+            raise ValueError(f'norm "{config.norm}" is not one of {", ".join(NORMS)}')
+        if config.activation not in ACTIVATIONS:
+            raise ValueError(f'activation "{config.activation}" is not one of {", ".join(ACTIVATIONS)}')
+        if config.dropout != 0 or config.attention_dropout != 0:
+            raise ValueError(f"dropout {config.dropout}, attention_dropout {config.attention_dropout}: the twin implements no dropout")
         if config.embedding_size % config.heads != 0:
             raise ValueError(f"heads {config.heads} does not divide embedding_size {config.embedding_size}")
+        if config.positional == ROPE and (config.embedding_size // config.heads) % 2 != 0:
+            raise ValueError(f"rotary positions need an even head size, not {config.embedding_size // config.heads}")
         return config
 
     def hyperparameters(self):
-        """The resolved keys as NanoLlm records them: every [model] key but vocab_size, sorted by name."""
-        return {f.name: getattr(self, f.name) for f in sorted(fields(self), key=lambda f: f.name) if f.name != "vocab_size"}
+        """The resolved keys as NanoLlm records them: every [model] key but vocab_size (and rope_base without rotary
+        positions), sorted by name."""
+        return {f.name: getattr(self, f.name) for f in sorted(fields(self), key=lambda f: f.name)
+                if f.name != "vocab_size" and not (f.name == "rope_base" and getattr(self, f.name) is None)}
+
+    def feed_forward_size(self):
+        """The activation's width: ratio·C, or for SwiGLU 2/3 of it, rounded (the parameter count of the other two)."""
+        if self.activation == "swiglu":
+            return max(1, round(2 * self.ffn_ratio * self.embedding_size / 3))
+        return self.ffn_ratio * self.embedding_size
+
+
+class RMSNorm(nn.Module):
+    """y = x / √(mean(x²) + ε) · γ (torch 1.13 has no nn.RMSNorm); without a gain for QK-norm."""
+
+    def __init__(self, channels=None):
+        super().__init__()
+        self.weight = None if channels is None else nn.Parameter(torch.ones(channels))
+
+    def forward(self, x):
+        y = x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + EPSILON)
+        return y if self.weight is None else y * self.weight
+
+
+def normalization(config):
+    return RMSNorm(config.embedding_size) if config.norm == "rmsnorm" else nn.LayerNorm(config.embedding_size, eps=EPSILON)
+
+
+def rotary_tables(positions, head_size, base):
+    """cos and sin of p·θᵢ, θᵢ = base^(−2i/D), [positions, D/2]: in float64, rounded once to float32, as NanoLlm does."""
+    p = torch.arange(positions, dtype=torch.float64)[:, None]
+    i = torch.arange(head_size // 2, dtype=torch.float64)
+    angle = p * torch.pow(torch.tensor(base, dtype=torch.float64), -2 * i / head_size)
+    return torch.cos(angle).to(torch.float32), torch.sin(angle).to(torch.float32)
+
+
+def rotate(x, cos, sin):
+    """Turns planes (i, i + D/2) of x [B, H, T, D] by the angles of positions 0..T−1."""
+    half = x.shape[-1] // 2
+    x1, x2 = x[..., :half], x[..., half:]
+    return torch.cat((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
 
 
 class CausalSelfAttention(nn.Module):
@@ -72,6 +131,12 @@ class CausalSelfAttention(nn.Module):
         # 1 where a position may attend, as uint8 rather than bool: DDP broadcasts buffers, and gloo has no bool.
         causal = torch.tril(torch.ones(config.context_length, config.context_length, dtype=torch.uint8))
         self.register_buffer("causal", causal, persistent=False)
+        self.qk_norm = RMSNorm() if config.qk_norm else None
+        self.rotary = config.positional == ROPE
+        if self.rotary:
+            cos, sin = rotary_tables(config.context_length, c // config.heads, config.rope_base)
+            self.register_buffer("cos", cos, persistent=False)
+            self.register_buffer("sin", sin, persistent=False)
 
     def forward(self, x):
         b, t, c = x.shape
@@ -79,6 +144,10 @@ class CausalSelfAttention(nn.Module):
         q, k, v = self.c_attn(x).split(c, dim=2)
         # [B, T, C] -> [B, H, T, D]: head h is columns h*D..(h+1)*D of each third, as in NanoLlm.
         q, k, v = (z.view(b, t, self.heads, d).transpose(1, 2) for z in (q, k, v))
+        if self.qk_norm is not None:
+            q, k = self.qk_norm(q), self.qk_norm(k)
+        if self.rotary:
+            q, k = rotate(q, self.cos[:t], self.sin[:t]), rotate(k, self.cos[:t], self.sin[:t])
         scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d))
         scores = scores.masked_fill(self.causal[:t, :t] == 0, float("-inf"))
         y = F.softmax(scores, dim=-1) @ v
@@ -86,17 +155,28 @@ class CausalSelfAttention(nn.Module):
 
 
 class FeedForward(nn.Module):
-    """Linear C -> ratio*C, GELU in GPT-2's tanh form (NanoLlm's Gelu kernel), Linear back to C."""
+    """Linear C -> H, an activation, Linear back to C: GELU in GPT-2's tanh form (NanoLlm's Gelu kernel), ReLU², or
+    SwiGLU, whose c_fc makes [gate | up] (2H) and whose activation is SiLU(gate)·up."""
 
     def __init__(self, config):
         super().__init__()
-        c = config.embedding_size
-        self.c_fc = nn.Linear(c, config.ffn_ratio * c)
+        c, hidden = config.embedding_size, config.feed_forward_size()
+        self.activation = config.activation
+        self.hidden = hidden
+        self.c_fc = nn.Linear(c, 2 * hidden if self.activation == "swiglu" else hidden)
         self.gelu = nn.GELU(approximate="tanh")
-        self.c_proj = nn.Linear(config.ffn_ratio * c, c)
+        self.c_proj = nn.Linear(hidden, c)
 
     def forward(self, x):
-        return self.c_proj(self.gelu(self.c_fc(x)))
+        h = self.c_fc(x)
+        if self.activation == "swiglu":
+            gate, up = h.split(self.hidden, dim=-1)
+            a = F.silu(gate) * up
+        elif self.activation == "relu2":
+            a = F.relu(h).square()
+        else:
+            a = self.gelu(h)
+        return self.c_proj(a)
 
 
 class Block(nn.Module):
@@ -104,9 +184,9 @@ class Block(nn.Module):
 
     def __init__(self, config):
         super().__init__()
-        self.ln_1 = nn.LayerNorm(config.embedding_size, eps=1e-5)
+        self.ln_1 = normalization(config)
         self.attn = CausalSelfAttention(config)
-        self.ln_2 = nn.LayerNorm(config.embedding_size, eps=1e-5)
+        self.ln_2 = normalization(config)
         self.mlp = FeedForward(config)
 
     def forward(self, x):
@@ -123,13 +203,11 @@ class GPT(nn.Module):
         self.config = config
         c = config.embedding_size
         self.wte = nn.Parameter(torch.empty(config.vocab_size, c))
-        if config.positional == LEARNED:
-            self.wpe = nn.Parameter(torch.empty(config.context_length, c))
-        else:
-            self.wpe = None
+        self.wpe = nn.Parameter(torch.empty(config.context_length, c)) if config.positional == LEARNED else None
+        if config.positional == SINUSOIDAL:
             self.register_buffer("sinusoids", sinusoidal_table(config.context_length, c), persistent=False)
         self.h = nn.ModuleList(Block(config) for _ in range(config.layers))
-        self.ln_f = nn.LayerNorm(c, eps=1e-5)
+        self.ln_f = normalization(config)
         # Tied: the head is wte itself (no head bias either way).
         self.lm_head = None if config.tie_embeddings else nn.Linear(c, config.vocab_size, bias=False)
         self.reset_parameters()
@@ -137,13 +215,14 @@ class GPT(nn.Module):
     def reset_parameters(self):
         """NanoLlm's initialization (GptModel.Initialize), in distribution: nanoGPT's N(0, 0.02²) for matrices and
         embeddings, N(0, (0.02/√(2·layers))²) for the c_proj layers that write into the residual stream, zero
-        biases, LayerNorm γ = 1 and β = 0; with sinusoidal positions the token embedding is N(0, 1/C) instead,
+        biases, LayerNorm (or RMSNorm) γ = 1 and β = 0; with sinusoidal positions the token embedding is N(0, 1/C) instead,
         because it is multiplied by √C on the way in to match the sinusoids' amplitude."""
         std = 0.02
         projection_std = std / math.sqrt(2 * self.config.layers)
         for name, parameter in self.named_parameters():
             if name == "wte":
-                nn.init.normal_(parameter, std=std if self.wpe is not None else 1 / math.sqrt(self.config.embedding_size))
+                sinusoidal = self.config.positional == SINUSOIDAL
+                nn.init.normal_(parameter, std=1 / math.sqrt(self.config.embedding_size) if sinusoidal else std)
             elif name.endswith("c_proj.weight"):
                 nn.init.normal_(parameter, std=projection_std)
             elif name.endswith(".bias"):
@@ -160,8 +239,10 @@ class GPT(nn.Module):
             raise ValueError(f"the model sees at most {self.config.context_length} positions, not {t}")
         if self.wpe is not None:
             x = self.wte[idx] + self.wpe[:t]
-        else:
+        elif self.config.positional == SINUSOIDAL:
             x = self.wte[idx] * math.sqrt(self.config.embedding_size) + self.sinusoids[:t]
+        else:
+            x = self.wte[idx]  # rotary positions act inside attention
         for block in self.h:
             x = block(x)
         x = self.ln_f(x)
@@ -272,7 +353,9 @@ def save_gpt(model, path, tokenizer, tensors=None, extra_metadata=None):
         "format_version": FORMAT_VERSION,
         "model": MODEL_NAME,
         "vocab_size": str(config.vocab_size),
-        "hyperparameters": json.dumps(config.hyperparameters(), separators=(",", ":")),
+        # As NanoLlm's Cortex records them: the resolved [model] keys with the model's name and vocabulary size.
+        "hyperparameters": json.dumps(dict(sorted({**config.hyperparameters(), "name": MODEL_NAME, "vocab_size": config.vocab_size}.items())),
+                                      separators=(",", ":")),
         "tokenizer": tokenizer,
         **(extra_metadata or {}),
     }

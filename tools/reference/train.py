@@ -7,7 +7,8 @@ torchrun (DistributedDataParallel), and writes NanoLlm's weights file and checkp
     torchrun --nproc_per_node=N train.py CONFIG ...     (Debian's torch: python3 -m torch.distributed.run ...)
 
 The run file: Python 3.11's tomllib, NanoLlm's keys and defaults. [model] name = "gpt" with vocab_size,
-context_length, embedding_size, layers, heads, ffn_ratio, positional, tie_embeddings (dropout only as 0); [training]
+context_length, embedding_size, layers, heads, ffn_ratio, positional, tie_embeddings, norm, activation, qk_norm,
+rope_base (dropout and attention_dropout only as 0); [training]
 corpus, steps or epochs, batch_size, seed, val_fraction, eval_interval, eval_batches, optimizer (adamw, sgd or muon:
 muon.py), learning_rate, min_learning_rate, warmup_steps, lr_schedule (constant, cosine or wsd), decay_steps,
 decay_fraction, beta1, beta2, eps, weight_decay, weight_decay_embeddings, muon_learning_rate, muon_momentum,
@@ -58,7 +59,7 @@ BYTE_COUNT = 256
 BYTE_LEVEL_TOKENIZER = '{"type":"byte_bpe","merges":[]}'
 KNOWN_KEYS = {
     "model": {"name", "vocab_size", "context_length", "embedding_size", "layers", "heads", "ffn_ratio", "positional",
-              "tie_embeddings", "dropout"},
+              "tie_embeddings", "dropout", "attention_dropout", "norm", "activation", "qk_norm", "rope_base"},
     "training": {"corpus", "steps", "epochs", "batch_size", "seed", "val_fraction", "eval_interval", "eval_batches",
                  "optimizer", "learning_rate", "min_learning_rate", "warmup_steps", "lr_schedule", "decay_steps",
                  "beta1", "beta2", "eps", "weight_decay", "grad_clip", "grad_accumulation_steps", "checkpoint_interval",
@@ -330,6 +331,8 @@ def nanollm_parameter_order(model):
                   f"{prefix}.attn.c_proj.weight", f"{prefix}.attn.c_proj.bias", f"{prefix}.ln_2.weight", f"{prefix}.ln_2.bias",
                   f"{prefix}.mlp.c_fc.weight", f"{prefix}.mlp.c_fc.bias", f"{prefix}.mlp.c_proj.weight", f"{prefix}.mlp.c_proj.bias"]
     names += ["ln_f.weight", "ln_f.bias"] + ([] if config.tie_embeddings else ["lm_head.weight"])
+    if config.norm == "rmsnorm":
+        names = [name for name in names if not (name.endswith(".bias") and ("ln_" in name))]
     return names
 
 

@@ -12,6 +12,13 @@ namespace NanoLlm.Interop;
 /// </summary>
 public sealed record Gpt2Shape(int Layers, int Heads, int Channels, int ContextLength, int VocabSize, int FeedForwardSize, bool TiedHead = true)
 {
+    private static readonly (string Key, object Value)[] Gpt2Architecture =
+    [
+        ("norm", GptModel.LayerNorm),
+        ("activation", GptModel.Gelu),
+        ("qk_norm", false),
+    ];
+
     /// <summary>The hyperparameters of the NanoLlm <c>gpt</c> model with this shape.</summary>
     public SettingsSection Hyperparameters(string origin)
     {
@@ -39,6 +46,15 @@ public sealed record Gpt2Shape(int Layers, int Heads, int Channels, int ContextL
         {
             throw new ConfigException($"{origin}: the model has {settings["positional"]} positions; GPT-2 learns its positions: train with [model] positional = \"learned\" to export");
         }
+        // GPT-2's block is LayerNorm, GELU and plain attention: an architecture option it cannot express is refused.
+        foreach (var (key, gpt2) in Gpt2Architecture)
+        {
+            if (settings.TryGetValue(key, out var value) && !Equals(value, gpt2))
+            {
+                throw new ConfigException(
+                    $"{origin}: the model has [model] {key} = {Format(value)}; GPT-2 has {key} = {Format(gpt2)}: train without it to export to GPT-2's formats");
+            }
+        }
         var channels = Convert.ToInt32(settings["embedding_size"], CultureInfo.InvariantCulture);
         return new Gpt2Shape(
             Layers: Convert.ToInt32(settings["layers"], CultureInfo.InvariantCulture),
@@ -49,4 +65,11 @@ public sealed record Gpt2Shape(int Layers, int Heads, int Channels, int ContextL
             FeedForwardSize: channels * Convert.ToInt32(settings["ffn_ratio"], CultureInfo.InvariantCulture),
             TiedHead: (bool)settings["tie_embeddings"]);
     }
+
+    private static string Format(object value) => value switch
+    {
+        string text => $"\"{text}\"",
+        bool flag => flag ? "true" : "false",
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+    };
 }

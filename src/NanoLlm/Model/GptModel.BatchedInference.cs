@@ -56,7 +56,7 @@ public sealed partial class GptModel
             ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
             _model = model;
             var (t, c, v) = (model._contextLength, model._channels, model._vocabSize);
-            var hidden = model._blocks[0].FeedForward.InputProjection.Shape[0];
+            var hidden = model._blocks[0].FeedForward.RowsScratchSize(1);
             // Room for every slot's next token plus one whole window (a new sequence's prompt) in one step.
             _maxRows = slots + t;
             _caches = [.. Enumerable.Range(0, slots).Select(_ => model._blocks.Select(_ => new KeyValueCache(t, c)).ToArray())];
@@ -138,13 +138,9 @@ public sealed partial class GptModel
             {
                 return;
             }
-            ReadOnlySpan<float> positions = model._positionEmbedding is null ? model._sinusoids : model._positionEmbedding.Values;
             for (var i = 0; i < n; i++)
             {
-                var x = _x.AsSpan(i * c, c);
-                model._tokenEmbedding.Values.Slice(_rowTokens[i] * c, c).CopyTo(x);
-                ElementWise.Scale(x, model._embeddingScale);
-                ElementWise.Add(x, positions.Slice(_rowPositions[i] * c, c));
+                model.EmbedOne(_x.AsSpan(i * c, c), _rowTokens[i], _rowPositions[i]);
             }
 
             var all = _x.AsSpan(0, n * c);

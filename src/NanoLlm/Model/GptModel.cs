@@ -7,13 +7,22 @@ namespace NanoLlm.Model;
 /// <summary>
 /// A GPT (Radford et al. 2018/2019, as nanoGPT builds it): token embeddings plus positional encodings, <c>layers</c>
 /// pre-norm transformer blocks of causal multi-head self-attention and a GELU feed-forward network, a final
-/// LayerNorm, and a linear head to V logits (or, with <c>tie_embeddings</c>, the token embedding itself).
+/// LayerNorm, and a linear head to V logits (or, with <c>tie_embeddings</c>, the token embedding itself). Options from
+/// the models trained today, each off by default: rotary positions instead of a table (<c>positional = "rope"</c>),
+/// RMSNorm (<c>norm</c>), a SwiGLU or ReLU² feed-forward (<c>activation</c>), QK-norm (<c>qk_norm</c>) and dropout on
+/// the attention weights (<c>attention_dropout</c>).
 /// </summary>
 public sealed partial class GptModel : ILanguageModel
 {
     public const string Name = "gpt";
     public const string Sinusoidal = "sinusoidal";
     public const string Learned = "learned";
+    public const string Rope = "rope";
+    public const string LayerNorm = "layernorm";
+    public const string RmsNorm = "rmsnorm";
+    public const string Gelu = "gelu";
+    public const string SwiGlu = "swiglu";
+    public const string ReluSquared = "relu2";
 
     private readonly int _vocabSize;
     private readonly int _contextLength;
@@ -22,8 +31,9 @@ public sealed partial class GptModel : ILanguageModel
     private readonly Parameter? _positionEmbedding;
     private readonly float[] _sinusoids = [];
     private readonly float _embeddingScale = 1f;
+    private readonly bool _rotary;
     private readonly TransformerBlock[] _blocks;
-    private readonly LayerNormalization _finalNorm;
+    private readonly INormalization _finalNorm;
     private readonly Parameter _head;
     private readonly Dropout _embeddingDropout;
     private int _dropoutSeed;
@@ -46,16 +56,35 @@ public sealed partial class GptModel : ILanguageModel
         var layers = hyperparameters.GetInt("layers", 4, 1, 256);
         var heads = hyperparameters.GetInt("heads", 4, 1, 1024);
         var feedForwardRatio = hyperparameters.GetInt("ffn_ratio", 4, 1, 64);
-        var positional = hyperparameters.GetChoice("positional", Sinusoidal, Sinusoidal, Learned);
+        var positional = hyperparameters.GetChoice("positional", Sinusoidal, Sinusoidal, Learned, Rope);
         var tied = hyperparameters.GetBool("tie_embeddings", false);
         var dropout = (float)hyperparameters.GetDouble("dropout", 0, 0, 0.9);
+        var attentionDropout = (float)hyperparameters.GetDouble("attention_dropout", 0, 0, 0.9);
+        var norm = hyperparameters.GetChoice("norm", LayerNorm, LayerNorm, RmsNorm) == RmsNorm ? NormalizationKind.RmsNorm : NormalizationKind.LayerNorm;
+        var activation = hyperparameters.GetChoice("activation", Gelu, Gelu, SwiGlu, ReluSquared) switch
+        {
+            SwiGlu => Activation.SwiGlu,
+            ReluSquared => Activation.ReluSquared,
+            _ => Activation.Gelu,
+        };
+        var queryKeyNorm = hyperparameters.GetBool("qk_norm", false);
         if (_channels % heads != 0)
         {
             throw new ConfigException(
                 $"{hyperparameters.OriginOf("heads")}: [model] heads: {heads} does not divide embedding_size {_channels}: pick heads so that embedding_size / heads is whole");
         }
+        _rotary = positional == Rope;
+        var rotary = _rotary ? CreateRotary(hyperparameters, _contextLength, _channels / heads) : null;
+        if (!_rotary && hyperparameters.Contains("rope_base"))
+        {
+            throw new ConfigException(
+                $"{hyperparameters.OriginOf("rope_base")}: [model] rope_base: only rotary positions have a base, and positional is \"{positional}\": set positional = \"rope\" or remove rope_base");
+        }
         Spec = new ModelSpec(Name, vocabSize, _contextLength, hyperparameters);
 
+        // SwiGLU has three matrices to the others' two: 2/3 of the width keeps the parameter count (Llama's choice).
+        var feedForwardSize = activation == Activation.SwiGlu ? Math.Max(1, (int)Math.Round(2.0 * feedForwardRatio * _channels / 3)) : feedForwardRatio * _channels;
+        var options = new BlockOptions(norm, activation, rotary, queryKeyNorm, attentionDropout);
         var specs = new List<ParameterSpec> { new("wte", [vocabSize, _channels], Decay: false) };
         if (positional == Learned)
         {
@@ -64,9 +93,9 @@ public sealed partial class GptModel : ILanguageModel
         for (var l = 0; l < layers; l++)
         {
             // Every matrix inside a block is a hidden matrix (what Muon orthogonalises); its gains and biases are not.
-            specs.AddRange(TransformerBlock.Specs($"h.{l}", _channels, feedForwardRatio * _channels).Select(s => s.Shape.Length == 2 ? s with { HiddenMatrix = true } : s));
+            specs.AddRange(TransformerBlock.Specs($"h.{l}", _channels, feedForwardSize, options).Select(s => s.Shape.Length == 2 ? s with { HiddenMatrix = true } : s));
         }
-        specs.AddRange(LayerNormalization.Specs("ln_f", _channels));
+        specs.AddRange(Normalization.Specs(norm, "ln_f", _channels));
         if (!tied)
         {
             specs.Add(new("lm_head.weight", [vocabSize, _channels], Decay: true));
@@ -78,15 +107,15 @@ public sealed partial class GptModel : ILanguageModel
         {
             _positionEmbedding = Parameters["wpe"];
         }
-        else
+        else if (positional == Sinusoidal)
         {
             _sinusoids = SinusoidalTable(_contextLength, _channels);
             _embeddingScale = MathF.Sqrt(_channels);
         }
         var scratch = new LayerScratch();
-        _blocks = [.. Enumerable.Range(0, layers).Select(l => new TransformerBlock(Parameters, $"h.{l}", heads, dropout, scratch))];
+        _blocks = [.. Enumerable.Range(0, layers).Select(l => new TransformerBlock(Parameters, $"h.{l}", heads, dropout, scratch, options))];
         _embeddingDropout = new Dropout(dropout);
-        _finalNorm = new LayerNormalization(Parameters, "ln_f");
+        _finalNorm = Normalization.Create(norm, Parameters, "ln_f");
         _head = tied ? _tokenEmbedding : Parameters["lm_head.weight"];
     }
 
@@ -103,15 +132,15 @@ public sealed partial class GptModel : ILanguageModel
     /// <summary>
     /// nanoGPT's scheme: every weight matrix and embedding N(0, 0.02²); the projections that write into the residual
     /// stream (attention's and the FFN's <c>c_proj</c>) N(0, (0.02/√(2·layers))²) so the stream's variance does not
-    /// grow with depth; biases 0; LayerNorm γ = 1, β = 0. With sinusoidal positions the token embedding follows the
-    /// original transformer instead: N(0, 1/C), multiplied by √C on the way in, so tokens and the fixed sinusoids
-    /// (amplitude 1) enter the stream at the same scale; at 0.02 the sinusoids would drown the tokens.
+    /// grow with depth; biases 0; LayerNorm (or RMSNorm) γ = 1, β = 0. With sinusoidal positions the token embedding
+    /// follows the original transformer instead: N(0, 1/C), multiplied by √C on the way in, so tokens and the fixed
+    /// sinusoids (amplitude 1) enter the stream at the same scale; at 0.02 the sinusoids would drown the tokens.
     /// </summary>
     public void Initialize(Random random)
     {
         const double std = 0.02;
         Parameters.Values.AsSpan().Clear();
-        Initialization.Normal(_tokenEmbedding.Values, _positionEmbedding is null ? 1 / Math.Sqrt(_channels) : std, random);
+        Initialization.Normal(_tokenEmbedding.Values, _embeddingScale != 1f ? 1 / Math.Sqrt(_channels) : std, random);
         if (_positionEmbedding is not null)
         {
             Initialization.Normal(_positionEmbedding.Values, std, random);
@@ -134,7 +163,8 @@ public sealed partial class GptModel : ILanguageModel
         _dropoutSeed = random.Next();
     }
 
-    // x₀ = s·wte[token] + position(t);  x_{l+1} = Block_l(x_l);  logits = LN_f(x_L)·W_headᵀ;  loss = CE(logits, targets)
+    // x₀ = s·wte[token] + position(t) (no position with rotary ones);  x_{l+1} = Block_l(x_l);  logits = LN_f(x_L)·W_headᵀ;
+    // loss = CE(logits, targets)
     public float Forward(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batchSize, int length)
     {
         if (length > _contextLength)
@@ -236,11 +266,40 @@ public sealed partial class GptModel : ILanguageModel
         {
             ElementWise.Scale(x[..(tokens.Length * c)], _embeddingScale);
         }
-        ReadOnlySpan<float> positions = _positionEmbedding is null ? _sinusoids : _positionEmbedding.Values;
+        if (_rotary)
+        {
+            return;
+        }
         for (var b = 0; b < batchSize; b++)
         {
-            ElementWise.Add(x.Slice(b * length * c, length * c), positions[..(length * c)]);
+            ElementWise.Add(x.Slice(b * length * c, length * c), PositionTable[..(length * c)]);
         }
+    }
+
+    // The table added to the token embeddings: learned, sinusoidal, or none (rotary positions act inside attention).
+    private ReadOnlySpan<float> PositionTable => _positionEmbedding is null ? _sinusoids : _positionEmbedding.Values;
+
+    // x = s·wte[token] + position(p), one row at inference
+    private void EmbedOne(Span<float> x, int token, int position)
+    {
+        var c = _channels;
+        _tokenEmbedding.Values.Slice(token * c, c).CopyTo(x);
+        ElementWise.Scale(x, _embeddingScale);
+        if (!_rotary)
+        {
+            ElementWise.Add(x, PositionTable.Slice(position * c, c));
+        }
+    }
+
+    private static RotaryEmbedding CreateRotary(SettingsSection hyperparameters, int contextLength, int headSize)
+    {
+        var @base = hyperparameters.GetDouble("rope_base", RotaryEmbedding.DefaultBase, 1, 1e9, minExclusive: true);
+        if (headSize % 2 != 0)
+        {
+            throw new ConfigException(
+                $"{hyperparameters.OriginOf("heads")}: [model] heads: rotary positions turn pairs of a head's values, and embedding_size / heads = {headSize} is odd: pick heads so that it is even");
+        }
+        return new RotaryEmbedding(contextLength, headSize, @base);
     }
 
     // FNV-1a over the batch's tokens, shifted so the sites' streams (hash + 0, 2, 3, 4 …) never collide across batches.
@@ -323,11 +382,8 @@ public sealed partial class GptModel : ILanguageModel
 
         private void Run(int token)
         {
-            var (model, c, position) = (_model, _model._channels, _count);
-            model._tokenEmbedding.Values.Slice(token * c, c).CopyTo(_x);
-            ElementWise.Scale(_x, model._embeddingScale);
-            ReadOnlySpan<float> positions = model._positionEmbedding is null ? model._sinusoids : model._positionEmbedding.Values;
-            ElementWise.Add(_x, positions.Slice(position * c, c));
+            var (model, position) = (_model, _count);
+            model.EmbedOne(_x, token, position);
             for (var l = 0; l < model._blocks.Length; l++)
             {
                 model._blocks[l].ForwardOne(_x, _caches[l], position, _scratch);

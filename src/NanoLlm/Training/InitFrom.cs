@@ -8,12 +8,12 @@ namespace NanoLlm.Training;
 /// <summary>
 /// <c>[training] init_from</c>: a run that starts from a weights file (fine-tuning, as nanoGPT's <c>init_from</c>).
 /// The file gives the model, its parameters and its tokenizer; the run file's <c>[model]</c> may be omitted, and each
-/// key it does set must agree with the file's — but for <c>dropout</c>, which shapes no parameter and is the usual
-/// thing to change when fine-tuning.
+/// key it does set must agree with the file's — but for <c>dropout</c> and <c>attention_dropout</c>, which shape no
+/// parameter and are the usual things to change when fine-tuning.
 /// </summary>
 public static class InitFrom
 {
-    private static readonly string[] FreeKeys = ["dropout"];
+    private static readonly string[] FreeKeys = ["dropout", "attention_dropout"];
 
     /// <summary>
     /// The run file with <c>[model]</c> completed from its <c>init_from</c> file's metadata (unchanged without

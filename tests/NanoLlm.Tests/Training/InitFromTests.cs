@@ -59,15 +59,16 @@ public sealed class InitFromTests : IDisposable
     }
 
     [Fact]
-    public void A_model_key_may_repeat_the_files_value_and_dropout_may_change()
+    public void A_model_key_may_repeat_the_files_value_and_dropout_and_attention_dropout_may_change()
     {
         var initFrom = Pretrained();
 
-        var resolved = InitFrom.Resolve(FineTune(initFrom, "tuned.weights", "[model]\nname = \"gpt\"\nlayers = 1\ndropout = 0.2"));
+        var resolved = InitFrom.Resolve(FineTune(initFrom, "tuned.weights", "[model]\nname = \"gpt\"\nlayers = 1\ndropout = 0.2\nattention_dropout = 0.1"));
 
         Assert.Equal("gpt", resolved.Model.Name);
         Assert.Equal(300, resolved.Model.VocabSize);
         Assert.Equal(0.2, resolved.Model.Hyperparameters.Written["dropout"].Value);
+        Assert.Equal(0.1, resolved.Model.Hyperparameters.Written["attention_dropout"].Value);
         Assert.Equal(16L, resolved.Model.Hyperparameters.Written["embedding_size"].Value);
     }
 

@@ -27,6 +27,10 @@ public sealed partial class CausalSelfAttention
         for (var i = 0; i < rows; i++)
         {
             var row = qkv.Slice(i * 3 * c, 3 * c);
+            if (TransformsQueryKey)
+            {
+                TransformQueryKey(row, positions[i], []);
+            }
             row.Slice(c, c).CopyTo(caches[i].Keys.AsSpan(positions[i] * c, c));
             row.Slice(2 * c, c).CopyTo(caches[i].Values.AsSpan(positions[i] * c, c));
         }

@@ -6,7 +6,9 @@ namespace NanoLlm.Model.Layers;
 /// Multi-head causal self-attention (Vaswani et al. 2017, as nanoGPT writes it): one Linear makes Q, K and V for all
 /// heads (<c>{prefix}.c_attn</c>, [3C, C]); each head of size D = C/H attends with softmax(Q·Kᵀ/√D) over positions
 /// up to its own, never the future; the heads' outputs, side by side, go through <c>{prefix}.c_proj</c> [C, C].
-/// One head is H = 1: the same code.
+/// One head is H = 1: the same code. Options: queries and keys RMS-normalized per head (QK-norm, as modded-nanogpt),
+/// then turned by their positions (<see cref="RotaryEmbedding"/>), before their dot products; dropout on the
+/// attention weights in training.
 /// </summary>
 public sealed partial class CausalSelfAttention
 {
@@ -19,12 +21,23 @@ public sealed partial class CausalSelfAttention
     private readonly int _headSize;
     private readonly float _scale;
     private readonly LayerScratch _scratch;
+    private readonly bool _queryKeyNorm;
+    private readonly RotaryEmbedding? _rotary;
+    private readonly Dropout _dropout;
+    private readonly float[] _headScratch;
     private float[] _qkv = [];
     private float[] _probabilities = [];
+    private float[] _droppedProbabilities = [];
+    private float[] _queryKeyRstd = [];
     private float[] _headOutputs = [];
 
     /// <param name="scratch">Shared with the model's other layers; a layer of its own without one.</param>
-    public CausalSelfAttention(ParameterSet parameters, string prefix, int heads, LayerScratch? scratch = null)
+    /// <param name="queryKeyNorm">RMS-normalize each head's query and key (no gain) before the dot product.</param>
+    /// <param name="rotary">Turn each head's query and key by its position; null: no rotation.</param>
+    /// <param name="dropout">The rate of dropout on the attention weights in training.</param>
+    public CausalSelfAttention(
+        ParameterSet parameters, string prefix, int heads, LayerScratch? scratch = null, bool queryKeyNorm = false, RotaryEmbedding? rotary = null,
+        float dropout = 0f)
     {
         _scratch = scratch ?? new LayerScratch();
         _qkvWeight = parameters[$"{prefix}.c_attn.weight"];
@@ -35,6 +48,10 @@ public sealed partial class CausalSelfAttention
         _heads = heads;
         _headSize = _channels / heads;
         _scale = 1f / MathF.Sqrt(_headSize);
+        _queryKeyNorm = queryKeyNorm;
+        _rotary = rotary;
+        _dropout = new Dropout(dropout);
+        _headScratch = new float[_headSize];
     }
 
     public static IEnumerable<ParameterSpec> Specs(string prefix, int channels) =>
@@ -61,14 +78,17 @@ public sealed partial class CausalSelfAttention
             _qkv = new float[rows * 3 * _channels];
             _headOutputs = new float[rows * _channels];
             _probabilities = new float[scores];
+            _droppedProbabilities = _dropout.Rate > 0 ? new float[scores] : [];
+            _queryKeyRstd = _queryKeyNorm ? new float[rows * 2 * _heads] : [];
         }
         _scratch.Reserve(ScratchBuffer.QkvGrads, rows * 3 * _channels);
         _scratch.Reserve(ScratchBuffer.HeadOutputGrads, rows * _channels);
         _scratch.Reserve(ScratchBuffer.ScoreGrads, scores);
     }
 
-    // [q|k|v] = x·W_attnᵀ + b;  P[b,h] = causal softmax(Q·Kᵀ/√D);  O[b,h] = P·V;  y = O·W_projᵀ + b_proj
-    public void Forward(Span<float> y, ReadOnlySpan<float> x, int batchSize, int length)
+    // [q|k|v] = x·W_attnᵀ + b;  q, k ← Rotate_t(RMSNorm(q)), Rotate_t(RMSNorm(k)) per head (each if asked);
+    // P[b,h] = causal softmax(Q·Kᵀ/√D);  O[b,h] = Dropout(P)·V;  y = O·W_projᵀ + b_proj
+    public void Forward(Span<float> y, ReadOnlySpan<float> x, int batchSize, int length, bool training = false, int seed = 0, long stream = 0)
     {
         var (c, t, d) = (_channels, length, _headSize);
         var rows = batchSize * length;
@@ -77,14 +97,23 @@ public sealed partial class CausalSelfAttention
         var (qkvLayout, transposedKeys, square, heads) = Layouts(t);
 
         Linear.Forward(qkv, x, _qkvWeight, _qkvBias, rows);
+        if (TransformsQueryKey)
+        {
+            for (var r = 0; r < rows; r++)
+            {
+                TransformQueryKey(qkv.Slice(r * 3 * c, 3 * c), r % t, _queryKeyNorm ? _queryKeyRstd.AsSpan(r * 2 * _heads, 2 * _heads) : []);
+            }
+        }
         // S = Q·Kᵀ/√D, then each row t keeps columns 0..t: the causal mask.
         MatMul.Batched(probabilities, square, qkv, qkvLayout, qkv[c..], transposedKeys, batchSize, _heads, t, d, t, _scale);
         Softmax.CausalForward(probabilities, batchSize * _heads, t);
-        MatMul.Batched(_headOutputs.AsSpan(0, rows * c), heads, probabilities, square, qkv[(2 * c)..], qkvLayout, batchSize, _heads, t, t, d);
+        var weights = AttentionWeights(probabilities, training, seed, stream);
+        MatMul.Batched(_headOutputs.AsSpan(0, rows * c), heads, weights, square, qkv[(2 * c)..], qkvLayout, batchSize, _heads, t, t, d);
         Linear.Forward(y, _headOutputs, _projWeight, _projBias, rows);
     }
 
-    // dO = dy·W_proj;  dP = dO·Vᵀ;  dV = Pᵀ·dO;  dS = P⊙(dP − rowsum(dP⊙P));  dQ = dS·K/√D;  dK = dSᵀ·Q/√D;  dx += d[q|k|v]·W_attn
+    // dO = dy·W_proj;  dP̃ = dO·Vᵀ;  dV = P̃ᵀ·dO;  dP = dP̃⊙mask (P̃ = P with dropout, else dP = dP̃);  dS = P⊙(dP − rowsum(dP⊙P));
+    // dQ = dS·K/√D;  dK = dSᵀ·Q/√D;  back through the rotation and QK-norm;  dx += d[q|k|v]·W_attn
     public void Backward(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int batchSize, int length)
     {
         var (c, t, d) = (_channels, length, _headSize);
@@ -101,10 +130,20 @@ public sealed partial class CausalSelfAttention
         headOutputGrads.Clear();
         Linear.Backward(headOutputGrads, _projWeight, _projBias, dy, _headOutputs, rows);
         MatMul.Batched(scoreGrads, square, headOutputGrads, heads, qkv[(2 * c)..], transposedKeys, batchSize, _heads, t, d, t);
-        MatMul.Batched(qkvGrads[(2 * c)..], qkvLayout, probabilities, transposedSquare, headOutputGrads, heads, batchSize, _heads, t, t, d);
+        var weights = _dropout.Active ? _droppedProbabilities.AsSpan(0, scoreCount) : probabilities;
+        MatMul.Batched(qkvGrads[(2 * c)..], qkvLayout, weights, transposedSquare, headOutputGrads, heads, batchSize, _heads, t, t, d);
+        _dropout.Backward(scoreGrads);
         Softmax.CausalBackward(scoreGrads, probabilities, batchSize * _heads, t);
         MatMul.Batched(qkvGrads, qkvLayout, scoreGrads, square, qkv[c..], qkvLayout, batchSize, _heads, t, t, d, _scale);
         MatMul.Batched(qkvGrads[c..], qkvLayout, scoreGrads, transposedSquare, qkv, qkvLayout, batchSize, _heads, t, t, d, _scale);
+        if (TransformsQueryKey)
+        {
+            for (var r = 0; r < rows; r++)
+            {
+                TransformQueryKeyBack(
+                    qkvGrads.Slice(r * 3 * c, 3 * c), qkv.Slice(r * 3 * c, 3 * c), r % t, _queryKeyNorm ? _queryKeyRstd.AsSpan(r * 2 * _heads, 2 * _heads) : []);
+            }
+        }
         Linear.Backward(dx, _qkvWeight, _qkvBias, qkvGrads, x, rows);
     }
 
@@ -119,6 +158,10 @@ public sealed partial class CausalSelfAttention
         var scores = scratch.Slice(3 * c, position + 1);
         var output = scratch.Slice((3 * c) + cache.Capacity, c);
         Linear.ForwardRow(qkv, x, _qkvWeight, _qkvBias);
+        if (TransformsQueryKey)
+        {
+            TransformQueryKey(qkv, position, []);
+        }
         qkv.Slice(c, c).CopyTo(cache.Keys.AsSpan(position * c, c));
         qkv.Slice(2 * c, c).CopyTo(cache.Values.AsSpan(position * c, c));
 
@@ -145,6 +188,72 @@ public sealed partial class CausalSelfAttention
 
     /// <summary>Scratch floats <see cref="ForwardOne"/> needs for a cache of <paramref name="capacity"/> positions.</summary>
     public int ScratchSize(int capacity) => (3 * _channels) + capacity + _channels;
+
+    private bool TransformsQueryKey => _queryKeyNorm || _rotary is not null;
+
+    // The weights that multiply V: P, or in training with attention dropout P̃ = Dropout(P) (P itself is kept for the
+    // softmax's backward pass).
+    private ReadOnlySpan<float> AttentionWeights(Span<float> probabilities, bool training, int seed, long stream)
+    {
+        if (_dropout.Rate == 0 || !training)
+        {
+            _dropout.Forward([], training: false, seed, stream);
+            return probabilities;
+        }
+        var dropped = _droppedProbabilities.AsSpan(0, probabilities.Length);
+        probabilities.CopyTo(dropped);
+        _dropout.Forward(dropped, training, seed, stream);
+        return dropped;
+    }
+
+    // Per head of one [q|k|v] row at position p: q ← Rotate_p(q·rstd_q), rstd_q = 1/√(mean(q²) + ε) (and k alike), keeping
+    // each rstd in rstd[part·H + h] when asked
+    private void TransformQueryKey(Span<float> row, int position, Span<float> rstd)
+    {
+        var (c, d) = (_channels, _headSize);
+        for (var part = 0; part < 2; part++)
+        {
+            for (var h = 0; h < _heads; h++)
+            {
+                var head = row.Slice((part * c) + (h * d), d);
+                if (_queryKeyNorm)
+                {
+                    var scale = 1f / MathF.Sqrt((ElementWise.Dot(head, head) / d) + LayerNorm.DefaultEpsilon);
+                    ElementWise.Scale(head, scale);
+                    if (!rstd.IsEmpty)
+                    {
+                        rstd[(part * _heads) + h] = scale;
+                    }
+                }
+                _rotary?.Rotate(head, position);
+            }
+        }
+    }
+
+    // The gradients of one row back through TransformQueryKey, in place: dq̂ = Rotate_p⁻¹(dq');  q̂ = Rotate_p⁻¹(q');
+    // dq = rstd·(dq̂ − q̂·mean(dq̂⊙q̂))   (k alike)
+    private void TransformQueryKeyBack(Span<float> gradRow, ReadOnlySpan<float> row, int position, ReadOnlySpan<float> rstd)
+    {
+        var (c, d) = (_channels, _headSize);
+        var normalized = _headScratch.AsSpan();
+        for (var part = 0; part < 2; part++)
+        {
+            for (var h = 0; h < _heads; h++)
+            {
+                var offset = (part * c) + (h * d);
+                var grad = gradRow.Slice(offset, d);
+                _rotary?.RotateBack(grad, position);
+                if (_queryKeyNorm)
+                {
+                    row.Slice(offset, d).CopyTo(normalized);
+                    _rotary?.RotateBack(normalized, position);
+                    var meanGradDotNormalized = ElementWise.Dot(grad, normalized) / d;
+                    ElementWise.Axpy(grad, -meanGradDotNormalized, normalized);
+                    ElementWise.Scale(grad, rstd[(part * _heads) + h]);
+                }
+            }
+        }
+    }
 
     // Q, K and V of head h are columns h·D.. of their third of a [B, T, 3C] row; scores are [B, H, T, T].
     private (MatrixLayout Qkv, MatrixLayout TransposedKeys, MatrixLayout Square, MatrixLayout Heads) Layouts(int t)

@@ -12,6 +12,9 @@ public sealed class Dropout(float rate)
 
     public float Rate { get; } = rate;
 
+    /// <summary>Whether the last <see cref="Forward"/> applied a mask (training with a rate above 0).</summary>
+    public bool Active => _active;
+
     // y = x ⊙ m,  m_i = [u_i ≥ p] / (1 − p)   (in training; y = x otherwise)
     public void Forward(Span<float> x, bool training, int seed, long stream)
     {

@@ -6,7 +6,7 @@ namespace NanoLlm.Model.Layers;
 /// Layer normalization with a learned gain γ and shift β (<c>{prefix}.weight</c>, <c>{prefix}.bias</c>, both [C]).
 /// Keeps each row's mean and reciprocal standard deviation from the forward pass for the backward pass.
 /// </summary>
-public sealed class LayerNormalization
+public sealed class LayerNormalization : INormalization
 {
     private readonly Parameter _gamma;
     private readonly Parameter _beta;

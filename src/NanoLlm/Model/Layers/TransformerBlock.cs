@@ -5,41 +5,53 @@ namespace NanoLlm.Model.Layers;
 /// <summary>
 /// One pre-norm transformer block (GPT-2, nanoGPT): <c>x₁ = x + Attention(LN₁(x))</c>, <c>y = x₁ + FFN(LN₂(x₁))</c>.
 /// The residual additions let the gradient reach early blocks unchanged, so backward sums into one buffer in place.
+/// <see cref="BlockOptions"/> pick the normalization, the feed-forward activation and the attention's options.
 /// </summary>
 public sealed class TransformerBlock
 {
+    // The attention weights' dropout stream, offset from the block's own: the model gives each block 2 consecutive
+    // streams, so with fewer than 2¹⁴ blocks no two sites of a batch share a stream.
+    private const long AttentionWeightsStream = 1L << 15;
+
     private readonly int _channels;
     private readonly LayerScratch _scratch;
     private float[] _afterAttention = [];
     private readonly Dropout _attentionDropout;
     private readonly Dropout _feedForwardDropout;
 
+    /// <param name="dropout">The rate of dropout on each branch's output in training.</param>
     /// <param name="scratch">Shared by all blocks of a model (they run one at a time); a block of its own without one.</param>
-    public TransformerBlock(ParameterSet parameters, string prefix, int heads, float dropout = 0f, LayerScratch? scratch = null)
+    public TransformerBlock(ParameterSet parameters, string prefix, int heads, float dropout = 0f, LayerScratch? scratch = null, BlockOptions? options = null)
     {
+        options ??= new BlockOptions();
         _scratch = scratch ?? new LayerScratch();
         _attentionDropout = new Dropout(dropout);
         _feedForwardDropout = new Dropout(dropout);
-        FirstNorm = new LayerNormalization(parameters, $"{prefix}.ln_1");
-        Attention = new CausalSelfAttention(parameters, $"{prefix}.attn", heads, _scratch);
-        SecondNorm = new LayerNormalization(parameters, $"{prefix}.ln_2");
-        FeedForward = new FeedForward(parameters, $"{prefix}.mlp", _scratch);
+        FirstNorm = Normalization.Create(options.Norm, parameters, $"{prefix}.ln_1");
+        Attention = new CausalSelfAttention(parameters, $"{prefix}.attn", heads, _scratch, options.QueryKeyNorm, options.Rotary, options.AttentionDropout);
+        SecondNorm = Normalization.Create(options.Norm, parameters, $"{prefix}.ln_2");
+        FeedForward = new FeedForward(parameters, $"{prefix}.mlp", _scratch, options.Activation);
         _channels = Attention.OutputProjection.Shape[0];
     }
 
-    public static IEnumerable<ParameterSpec> Specs(string prefix, int channels, int feedForwardSize) =>
-    [
-        .. LayerNormalization.Specs($"{prefix}.ln_1", channels),
-        .. CausalSelfAttention.Specs($"{prefix}.attn", channels),
-        .. LayerNormalization.Specs($"{prefix}.ln_2", channels),
-        .. FeedForward.Specs($"{prefix}.mlp", channels, feedForwardSize),
-    ];
+    /// <param name="feedForwardSize">The width of the feed-forward activation (see <see cref="Layers.FeedForward.Specs"/>).</param>
+    public static IEnumerable<ParameterSpec> Specs(string prefix, int channels, int feedForwardSize, BlockOptions? options = null)
+    {
+        options ??= new BlockOptions();
+        return
+        [
+            .. Normalization.Specs(options.Norm, $"{prefix}.ln_1", channels),
+            .. CausalSelfAttention.Specs($"{prefix}.attn", channels),
+            .. Normalization.Specs(options.Norm, $"{prefix}.ln_2", channels),
+            .. FeedForward.Specs($"{prefix}.mlp", channels, feedForwardSize, options.Activation),
+        ];
+    }
 
-    public LayerNormalization FirstNorm { get; }
+    public INormalization FirstNorm { get; }
 
     public CausalSelfAttention Attention { get; }
 
-    public LayerNormalization SecondNorm { get; }
+    public INormalization SecondNorm { get; }
 
     public FeedForward FeedForward { get; }
 
@@ -73,7 +85,7 @@ public sealed class TransformerBlock
         var afterAttention = _afterAttention.AsSpan(0, size);
 
         FirstNorm.Forward(normalized, x, rows);
-        Attention.Forward(branch, normalized, batchSize, length);
+        Attention.Forward(branch, normalized, batchSize, length, training, seed, stream + AttentionWeightsStream);
         _attentionDropout.Forward(branch, training, seed, stream);
         ElementWise.Add(afterAttention, x[..size], branch);
         SecondNorm.Forward(normalized, afterAttention, rows);
@@ -134,5 +146,13 @@ public sealed class TransformerBlock
 
     /// <summary>Scratch floats <see cref="ForwardOne"/> needs for a cache of <paramref name="capacity"/> positions.</summary>
     public int ScratchSize(int capacity) =>
-        (2 * _channels) + Math.Max(Attention.ScratchSize(capacity), FeedForward.InputProjection.Shape[0]);
+        (2 * _channels) + Math.Max(Attention.ScratchSize(capacity), FeedForward.ScratchSize);
 }
+
+/// <summary>The architecture options of a <see cref="TransformerBlock"/>; the defaults are GPT-2's block.</summary>
+/// <param name="Rotary">Rotary position embeddings for the attention's queries and keys; null: none.</param>
+/// <param name="QueryKeyNorm">RMS-normalize each head's query and key before their dot products.</param>
+/// <param name="AttentionDropout">The rate of dropout on the attention weights in training.</param>
+public sealed record BlockOptions(
+    NormalizationKind Norm = NormalizationKind.LayerNorm, Activation Activation = Activation.Gelu, RotaryEmbedding? Rotary = null,
+    bool QueryKeyNorm = false, float AttentionDropout = 0f);

@@ -133,6 +133,90 @@ public sealed class TransformerLayerGradientTests
             random);
     }
 
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(3, 7)]
+    [InlineData(5, 65)]
+    public void Rms_normalization_backward_matches_finite_differences(int rows, int channels)
+    {
+        var random = new Random(rows + channels);
+        var parameters = RandomParameters(RmsNormalization.Specs("ln", channels), random);
+        var layer = new RmsNormalization(parameters, "ln");
+        layer.EnsureCapacity(rows);
+        var x = RandomArray(rows * channels, random, 2);
+
+        Check(parameters, x, x.Length, y => layer.Forward(y, x, rows), (dy, dx) => layer.Backward(dx, dy, x, rows), random);
+    }
+
+    [Theory]
+    [InlineData(Activation.SwiGlu)]
+    [InlineData(Activation.ReluSquared)]
+    public void Feed_forward_backward_matches_finite_differences_through_each_activation(Activation activation)
+    {
+        const int rows = 6, channels = 5, hidden = 13;
+        var random = new Random(3);
+        var parameters = RandomParameters(FeedForward.Specs("mlp", channels, hidden, activation), random);
+        var layer = new FeedForward(parameters, "mlp", activation: activation);
+        layer.EnsureCapacity(rows);
+        var x = RandomArray(rows * channels, random);
+
+        Check(parameters, x, rows * channels, y => layer.Forward(y, x, rows), (dy, dx) => layer.Backward(dx, dy, x, rows), random);
+    }
+
+    [Theory]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void Attention_backward_matches_finite_differences_with_qk_norm_and_rotary_positions(bool queryKeyNorm, bool rotary)
+    {
+        const int batchSize = 2, length = 7, channels = 12, heads = 3;
+        var random = new Random(11);
+        var parameters = RandomParameters(CausalSelfAttention.Specs("attn", channels), random);
+        var layer = new CausalSelfAttention(parameters, "attn", heads, queryKeyNorm: queryKeyNorm, rotary: rotary ? new RotaryEmbedding(length, channels / heads, 100) : null);
+        layer.EnsureCapacity(batchSize, length);
+        var x = RandomArray(batchSize * length * channels, random);
+
+        Check(parameters, x, x.Length, y => layer.Forward(y, x, batchSize, length), (dy, dx) => layer.Backward(dx, dy, x, batchSize, length), random);
+    }
+
+    [Fact]
+    public void Attention_backward_matches_finite_differences_through_dropped_attention_weights()
+    {
+        const int batchSize = 2, length = 5, channels = 8, heads = 2;
+        var random = new Random(12);
+        var parameters = RandomParameters(CausalSelfAttention.Specs("attn", channels), random);
+        var layer = new CausalSelfAttention(parameters, "attn", heads, dropout: 0.4f);
+        layer.EnsureCapacity(batchSize, length);
+        var x = RandomArray(batchSize * length * channels, random);
+
+        // The same seed and stream every pass: the same mask while the differences are taken.
+        Check(
+            parameters, x, x.Length, y => layer.Forward(y, x, batchSize, length, training: true, seed: 3, stream: 9),
+            (dy, dx) => layer.Backward(dx, dy, x, batchSize, length), random);
+    }
+
+    [Fact]
+    public void Transformer_block_backward_matches_finite_differences_with_every_option()
+    {
+        const int batchSize = 2, length = 4, channels = 8, heads = 2;
+        var random = new Random(6);
+        var options = new BlockOptions(NormalizationKind.RmsNorm, Activation.SwiGlu, new RotaryEmbedding(length, channels / heads), QueryKeyNorm: true);
+        var parameters = RandomParameters(TransformerBlock.Specs("h.0", channels, 3 * channels, options), random);
+        var block = new TransformerBlock(parameters, "h.0", heads, options: options);
+        block.EnsureCapacity(batchSize, length);
+        var x = RandomArray(batchSize * length * channels, random);
+
+        Check(
+            parameters, x, x.Length,
+            y => block.Forward(y, x, batchSize, length),
+            (dy, dx) =>
+            {
+                dy.CopyTo(dx, 0);
+                block.Backward(dx, x, batchSize, length);
+            },
+            random);
+    }
+
     [Fact]
     public void A_future_position_never_changes_an_earlier_attention_output()
     {
