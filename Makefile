@@ -222,9 +222,10 @@ shakespeare: data
 	@$(MAKE) --no-print-directory chat CONFIG=configs/shakespeare.toml PROMPT="ROMEO:"
 
 # The speedrun: the best model a time budget buys (30 minutes of training), then a sample. speedrun-short spends 10.
+# ARGS adds overrides to the run (ARGS="--set model.qk_norm=false" for an ablation).
 SPEEDRUN_CONFIG ?= configs/shakespeare-speedrun.toml
 speedrun: data
-	@$(MAKE) --no-print-directory train CONFIG=$(SPEEDRUN_CONFIG) $(if $(SPEEDRUN_MINUTES),ARGS="--set training.time_budget_minutes=$(SPEEDRUN_MINUTES)")
+	@$(MAKE) --no-print-directory train CONFIG=$(SPEEDRUN_CONFIG) ARGS="$(ARGS)$(if $(SPEEDRUN_MINUTES), --set training.time_budget_minutes=$(SPEEDRUN_MINUTES))"
 	@$(MAKE) --no-print-directory chat CONFIG=$(SPEEDRUN_CONFIG) PROMPT="ROMEO:"
 
 speedrun-short:
