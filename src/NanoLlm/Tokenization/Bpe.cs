@@ -25,6 +25,9 @@ public sealed class Bpe
     private readonly int[] _tokenStarts;
     private readonly int[] _tokenLengths;
 
+    // The pairs of bytes that some token spells side by side: a merge never joins tokens across any other pair.
+    private readonly BytePairSet _joinedBytePairs = new();
+
     // The rank of each merge by its pair; the merge of rank r makes token 256 + r.
     private readonly MergeRanks _ranks;
 
@@ -60,6 +63,8 @@ public sealed class Bpe
                 var (left, right) = merges[token - ByteCount];
                 TokenBytes(left).CopyTo(spelling);
                 TokenBytes(right).CopyTo(spelling[TokenLength(left)..]);
+                // The one pair of bytes this token spells side by side that its two parts do not.
+                _joinedBytePairs.Add(TokenBytes(left)[^1], TokenBytes(right)[0]);
             }
         }
     }
@@ -105,11 +110,13 @@ public sealed class Bpe
 
     /// <summary>
     /// Applies the merges in the order they were learned, each to every occurrence left to right without overlap,
-    /// exactly as training did. Linear in the input but for sorting the few ranks that need it: every pair that has a
-    /// merge waits in the bucket of its rank; ranks are taken in ascending order, and a merge adds only the two pairs it
-    /// forms with its neighbours, which hold the new token and so belong to later ranks.
+    /// exactly as training did, in time linear in the input (see <see cref="BpeEncoder"/>).
     /// </summary>
-    public ushort[] Encode(ReadOnlySpan<byte> bytes) => new BpeEncoder(bytes, _merges, _ranks, _tokenLengths).Encode();
+    public ushort[] Encode(ReadOnlySpan<byte> bytes) => Encode(bytes, BpeEncoder.BlockLength);
+
+    /// <summary>Encodes in blocks of at least <paramref name="blockLength"/> bytes, cut where no merge can cross.</summary>
+    internal ushort[] Encode(ReadOnlySpan<byte> bytes, int blockLength) =>
+        new BpeEncoder(_merges, _ranks, _tokenLengths, _joinedBytePairs, blockLength).Encode(bytes);
 
     /// <summary>The text the tokens spell; bytes that are not valid UTF-8 (a character split across calls) become U+FFFD.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A token is not below <see cref="VocabSize"/>.</exception>

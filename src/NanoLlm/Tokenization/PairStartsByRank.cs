@@ -7,7 +7,7 @@ namespace NanoLlm.Tokenization;
 /// in ascending order: that is how training merged them, and it matters where occurrences overlap ("aaa" is X a, not
 /// a X). Pairs of two bytes are all there before the first merge: one counting sort puts them in a single array, bucket
 /// by bucket, each in ascending order. A pair that a merge forms holds the merge's new token, so it belongs to a rank
-/// of merged tokens: those are chained per rank, in the order added, through one shared pool that grows by doubling.
+/// of merged tokens: those are chained per rank, in the order added, through one shared pool. Reused text after text.
 /// </summary>
 /// <remarks>
 /// The chains need no sorting. A pair (a, b) with a merged token forms only while the encoder takes the rank that made
@@ -17,25 +17,35 @@ namespace NanoLlm.Tokenization;
 /// in ascending order, so by induction on the rank every chain is too. Adding to a rank already taken would be a bug:
 /// the encoder never does, because only later merges use a new token.
 /// </remarks>
-internal sealed class PairStartsByRank
+internal sealed class PairStartsByRank(int rankCount)
 {
     private const int End = -1;
 
     // Bucket r of byte pairs is _byteStarts[_byteBucketStarts[r] .. _byteBucketStarts[r + 1]].
-    private readonly int[] _byteStarts;
-    private readonly int[] _byteBucketStarts;
+    private readonly int[] _byteBucketStarts = new int[rankCount + 1];
+    private readonly int[] _fillCursors = new int[rankCount];
+    private int[] _byteStarts = [];
 
     // The chain of rank r runs from _first[r] through Link.Next to _last[r]; End when empty.
-    private readonly int[] _first;
-    private readonly int[] _last;
-    private Link[] _links;
+    private readonly int[] _first = NewChainHeads(rankCount);
+    private readonly int[] _last = new int[rankCount];
+    private Link[] _links = [];
     private int _linkCount;
     private int _lastTaken = -1;
 
-    /// <summary>Buckets every pair of adjacent bytes of <paramref name="bytes"/> that has a merge.</summary>
-    public PairStartsByRank(ReadOnlySpan<byte> bytes, MergeRanks ranks, int rankCount)
+    /// <summary>The highest rank added so far; −1 when nothing was added.</summary>
+    public int HighestRank { get; private set; } = -1;
+
+    /// <summary>
+    /// Starts over on <paramref name="bytes"/>: buckets every pair of adjacent bytes that has a merge. Every chain of
+    /// the previous text must have been taken.
+    /// </summary>
+    public void Fill(ReadOnlySpan<byte> bytes, MergeRanks ranks)
     {
-        _byteBucketStarts = new int[rankCount + 1];
+        Array.Clear(_byteBucketStarts);
+        HighestRank = -1;
+        _lastTaken = -1;
+        _linkCount = 0;
         var counted = 0;
         for (var start = 0; start + 1 < bytes.Length; start++)
         {
@@ -51,24 +61,25 @@ internal sealed class PairStartsByRank
         {
             _byteBucketStarts[rank + 1] += _byteBucketStarts[rank];
         }
-        _byteStarts = GC.AllocateUninitializedArray<int>(counted);
-        var filled = _byteBucketStarts[..rankCount];
+        if (_byteStarts.Length < counted)
+        {
+            _byteStarts = GC.AllocateUninitializedArray<int>(counted);
+        }
+        _byteBucketStarts.AsSpan(0, rankCount).CopyTo(_fillCursors);
         for (var start = 0; start + 1 < bytes.Length; start++)
         {
             var rank = ranks.OfBytes(bytes[start], bytes[start + 1]);
             if (rank != MergeRanks.None)
             {
-                _byteStarts[filled[rank]++] = start;
+                _byteStarts[_fillCursors[rank]++] = start;
             }
         }
-        _first = new int[rankCount];
-        _first.AsSpan().Fill(End);
-        _last = GC.AllocateUninitializedArray<int>(rankCount);
-        _links = GC.AllocateUninitializedArray<Link>(Math.Max(16, bytes.Length / 2));
+        // Each merge adds at most two pairs, and a text of n bytes has at most n − 1 merges.
+        if (_links.Length < 2 * bytes.Length)
+        {
+            _links = GC.AllocateUninitializedArray<Link>(2 * bytes.Length);
+        }
     }
-
-    /// <summary>The highest rank added so far; −1 when nothing was added.</summary>
-    public int HighestRank { get; private set; } = -1;
 
     /// <summary>The starts of the byte pairs of <paramref name="rank"/>, in ascending order.</summary>
     public ReadOnlySpan<int> ByteStarts(int rank) =>
@@ -79,10 +90,6 @@ internal sealed class PairStartsByRank
     {
         Debug.Assert(rank > _lastTaken, "a rank gained a pair after it was taken");
         Debug.Assert(_first[rank] == End || _links[_last[rank]].Start < start, "a rank gained a pair out of order");
-        if (_linkCount == _links.Length)
-        {
-            Array.Resize(ref _links, _links.Length * 2);
-        }
         var link = _linkCount++;
         _links[link] = new Link { Start = start, Next = End };
         if (_first[rank] == End)
@@ -97,14 +104,20 @@ internal sealed class PairStartsByRank
         _last[rank] = link;
     }
 
-    /// <summary>
-    /// Walks the chain of <paramref name="rank"/> in the order its starts were added, which is ascending. Adding to
-    /// later ranks meanwhile is fine: a resize leaves the walk on the old pool, which holds this chain whole.
-    /// </summary>
+    /// <summary>Empties the chain of <paramref name="rank"/> and walks its starts in the order added, which is ascending.</summary>
     public ChainEnumerator TakeChain(int rank)
     {
         _lastTaken = rank;
-        return new ChainEnumerator(_links, _first[rank]);
+        var first = _first[rank];
+        _first[rank] = End;
+        return new ChainEnumerator(_links, first);
+    }
+
+    private static int[] NewChainHeads(int rankCount)
+    {
+        var heads = new int[rankCount];
+        heads.AsSpan().Fill(End);
+        return heads;
     }
 
     internal struct Link

@@ -245,6 +245,22 @@ public sealed class BpeTests
     }
 
     [Fact]
+    public void Encoding_in_blocks_cut_between_bytes_no_token_joins_matches_the_naive_merge_by_rank_encoder()
+    {
+        // Three symbols but tokens of only a few of their pairs: the text is cut wherever a block is long enough and
+        // the next two bytes never sit side by side in a token, down to blocks of one byte.
+        var texts = Gen.Byte[(byte)'a', (byte)'c'].Array[0, 200];
+
+        Gen.Select(texts, texts, Gen.Int[1, 60], Gen.Int[1, 40]).Sample(sample =>
+        {
+            var (training, text, mergeCount, blockLength) = sample;
+            var bpe = Bpe.Train(training, 256 + mergeCount);
+
+            Assert.Equal(NaiveBpe.Encode(text, bpe.Merges), bpe.Encode(text, blockLength).Select(token => (int)token));
+        }, iter: 1000, threads: 1);
+    }
+
+    [Fact]
     public void Encoding_the_training_text_gives_one_token_for_a_repeated_run()
     {
         var bpe = Bpe.Train("aaaaaaaa aaaaaaaa"u8, 1000);
