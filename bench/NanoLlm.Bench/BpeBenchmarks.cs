@@ -5,7 +5,8 @@ namespace NanoLlm.Bench;
 
 /// <summary>
 /// The tokenizer on the whole of Tiny Shakespeare (1.1 MB): training 4 096 tokens, and encoding and decoding the text
-/// with them; the encoder beside its previous version (<see cref="PreviousBpeEncoder"/>). Each operation takes a large fraction of a second, so a few monitored iterations are enough.
+/// with them, the encoder beside its previous version (<see cref="PreviousBpeEncoder"/>). Each operation takes a
+/// large fraction of a second, so a few monitored iterations are enough.
 /// </summary>
 [Config(typeof(InProcessConfig))]
 [MemoryDiagnoser]

@@ -4,8 +4,9 @@ namespace NanoLlm.Bench;
 
 /// <summary>
 /// The basic tokenizer's earlier encoder, the baseline of <see cref="BpeBenchmarks"/>: the same rank-by-rank buckets,
-/// but the ranks in a <see cref="Dictionary{TKey, TValue}"/>, each bucket its own growing array, and every bucket
-/// sorted before it is taken. Same ids as <see cref="Bpe.Encode(ReadOnlySpan{byte})"/>.
+/// but over the whole text at once, with the ranks in a <see cref="Dictionary{TKey, TValue}"/>, the tokens in a doubly
+/// linked list (<see cref="TokenList"/>), each bucket its own growing array, sorted before it is taken. Same ids as
+/// <see cref="Bpe.Encode(ReadOnlySpan{byte})"/>.
 /// </summary>
 internal sealed class PreviousBpeEncoder
 {
