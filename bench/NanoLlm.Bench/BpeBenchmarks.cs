@@ -10,6 +10,7 @@ namespace NanoLlm.Bench;
 /// </summary>
 [Config(typeof(InProcessConfig))]
 [MemoryDiagnoser]
+[MedianColumn]
 public class BpeBenchmarks
 {
     public const int VocabSize = 4096;
