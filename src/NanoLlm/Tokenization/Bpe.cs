@@ -23,20 +23,20 @@ public sealed class Bpe
     // Token t spells _tokenBytes[_tokenStarts[t] .. _tokenStarts[t + 1]].
     private readonly byte[] _tokenBytes;
     private readonly int[] _tokenStarts;
+    private readonly int[] _tokenLengths;
 
-    // The rank of each merge, by TokenPair.Key; the merge of rank r makes token 256 + r.
-    private readonly Dictionary<uint, int> _rankOfPair;
+    // The pairs of bytes that some token spells side by side: a merge never joins tokens across any other pair.
+    private readonly BytePairSet _joinedBytePairs = new();
+
+    // The rank of each merge by its pair; the merge of rank r makes token 256 + r.
+    private readonly MergeRanks _ranks;
 
     /// <param name="merges">Validated: each pair uses only tokens defined before it, no pair twice, at most 65 280 merges.</param>
     private Bpe(TokenPair[] merges)
     {
         _merges = merges;
         Merges = Array.AsReadOnly(merges);
-        _rankOfPair = new Dictionary<uint, int>(merges.Length);
-        for (var rank = 0; rank < merges.Length; rank++)
-        {
-            _rankOfPair.Add(merges[rank].Key, rank);
-        }
+        _ranks = new MergeRanks(merges);
 
         // A merge only joins earlier tokens, so one pass in id order finds every length and a second spells every token.
         _tokenStarts = new int[VocabSize + 1];
@@ -44,6 +44,11 @@ public sealed class Bpe
         {
             var length = token < ByteCount ? 1 : TokenLength(merges[token - ByteCount].Left) + TokenLength(merges[token - ByteCount].Right);
             _tokenStarts[token + 1] = checked(_tokenStarts[token] + length);
+        }
+        _tokenLengths = new int[VocabSize];
+        for (var token = 0; token < VocabSize; token++)
+        {
+            _tokenLengths[token] = TokenLength(token);
         }
         _tokenBytes = new byte[_tokenStarts[VocabSize]];
         for (var token = 0; token < VocabSize; token++)
@@ -58,6 +63,8 @@ public sealed class Bpe
                 var (left, right) = merges[token - ByteCount];
                 TokenBytes(left).CopyTo(spelling);
                 TokenBytes(right).CopyTo(spelling[TokenLength(left)..]);
+                // The one pair of bytes this token spells side by side that its two parts do not.
+                _joinedBytePairs.Add(TokenBytes(left)[^1], TokenBytes(right)[0]);
             }
         }
     }
@@ -92,54 +99,24 @@ public sealed class Bpe
     internal static Bpe FromMerges(TokenPair[] merges) => new(merges);
 
     /// <summary>The rank of the merge of (<paramref name="left"/>, <paramref name="right"/>), if there is one.</summary>
-    internal bool TryGetMergeRank(int left, int right, out int rank) =>
-        _rankOfPair.TryGetValue(new TokenPair(left, right).Key, out rank);
+    internal bool TryGetMergeRank(int left, int right, out int rank)
+    {
+        rank = _ranks.Of(left, right);
+        return rank != MergeRanks.None;
+    }
 
     /// <summary>Encodes the UTF-8 bytes of <paramref name="text"/> (a lone surrogate becomes U+FFFD, as UTF-8 requires).</summary>
     public ushort[] Encode(string text) => Encode(Encoding.UTF8.GetBytes(text));
 
     /// <summary>
     /// Applies the merges in the order they were learned, each to every occurrence left to right without overlap,
-    /// exactly as training did. Linear in the input but for sorting each rank's starts: every pair that has a merge
-    /// waits in the bucket of its rank; ranks are taken in ascending order, and a merge adds only the two pairs it
-    /// forms with its neighbours, which hold the new token and so belong to later ranks.
+    /// exactly as training did, in time linear in the input (see <see cref="BpeEncoder"/>).
     /// </summary>
-    public ushort[] Encode(ReadOnlySpan<byte> bytes)
-    {
-        var tokens = new TokenList(bytes);
-        var waiting = new PairStartsByRank(_merges.Length);
-        for (var start = 0; start + 1 < bytes.Length; start++)
-        {
-            AddIfMerged(waiting, start, bytes[start], bytes[start + 1]);
-        }
-        // HighestRank grows as merges add pairs, so the bound is read on every step.
-        for (var rank = 0; rank <= waiting.HighestRank; rank++)
-        {
-            var (left, right) = _merges[rank];
-            var token = ByteCount + rank;
-            foreach (var start in waiting.TakeSorted(rank))
-            {
-                // A start added earlier is stale if a merge since took one of its tokens: an overlapping occurrence
-                // just before it, as for the middle of "aaa", or a lower-ranked pair it shared a token with.
-                if (!tokens.IsPairAt(start, left, right))
-                {
-                    continue;
-                }
-                tokens.Merge(start, token);
-                var before = tokens.Previous(start);
-                if (before != TokenList.None)
-                {
-                    AddIfMerged(waiting, before, tokens.TokenAt(before), token);
-                }
-                var after = tokens.Next(start);
-                if (after != TokenList.None)
-                {
-                    AddIfMerged(waiting, start, token, tokens.TokenAt(after));
-                }
-            }
-        }
-        return tokens.ToArray();
-    }
+    public ushort[] Encode(ReadOnlySpan<byte> bytes) => Encode(bytes, BpeEncoder.BlockLength);
+
+    /// <summary>Encodes in blocks of at least <paramref name="blockLength"/> bytes, cut where no merge can cross.</summary>
+    internal ushort[] Encode(ReadOnlySpan<byte> bytes, int blockLength) =>
+        new BpeEncoder(_merges, _ranks, _tokenLengths, _joinedBytePairs, blockLength).Encode(bytes);
 
     /// <summary>The text the tokens spell; bytes that are not valid UTF-8 (a character split across calls) become U+FFFD.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A token is not below <see cref="VocabSize"/>.</exception>
@@ -172,14 +149,6 @@ public sealed class Bpe
     }
 
     private int TokenLength(int token) => _tokenStarts[token + 1] - _tokenStarts[token];
-
-    private void AddIfMerged(PairStartsByRank waiting, int start, int left, int right)
-    {
-        if (_rankOfPair.TryGetValue(new TokenPair(left, right).Key, out var rank))
-        {
-            waiting.Add(rank, start);
-        }
-    }
 
     private string DecodeTokens<T>(ReadOnlySpan<T> tokens)
         where T : IBinaryInteger<T>

@@ -1,4 +1,5 @@
 using System.Text;
+using CsCheck;
 using NanoLlm.Tokenization;
 
 namespace NanoLlm.Tests.Tokenization;
@@ -222,6 +223,41 @@ public sealed class BpeTests
         AssertEncodesLikeTheNaiveEncoder(bpe, Encoding.UTF8.GetBytes(SampleText(seed: 19, length: 4000)));
         AssertEncodesLikeTheNaiveEncoder(bpe, Encoding.UTF8.GetBytes(new string('a', 1001)));
         AssertEncodesLikeTheNaiveEncoder(bpe, "aaaa aaaaa aaaaaaaaaaaa mississippi bananananana"u8.ToArray());
+    }
+
+    [Fact]
+    public void Encoding_runs_of_few_symbols_matches_the_naive_merge_by_rank_encoder()
+    {
+        // Runs make merges of a token with itself, (a, a) and then (X, X), whose occurrences overlap: only those must
+        // be merged left to right, the others may go in any order. Short texts also outgrow the encoder's first pool.
+        var runs = Gen.Select(Gen.Byte[(byte)'a', (byte)'c'], Gen.Int[1, 12], (symbol, length) => Enumerable.Repeat(symbol, length))
+            .Array[0, 40]
+            .Select(parts => parts.SelectMany(part => part).ToArray());
+
+        Gen.Select(runs, runs, Gen.Int[1, 80]).Sample(sample =>
+        {
+            var (training, text, mergeCount) = sample;
+            var bpe = Bpe.Train(training, 256 + mergeCount);
+
+            AssertEncodesLikeTheNaiveEncoder(bpe, training);
+            AssertEncodesLikeTheNaiveEncoder(bpe, text);
+        }, iter: 1000, threads: 1);
+    }
+
+    [Fact]
+    public void Encoding_in_blocks_cut_between_bytes_no_token_joins_matches_the_naive_merge_by_rank_encoder()
+    {
+        // Three symbols but tokens of only a few of their pairs: the text is cut wherever a block is long enough and
+        // the next two bytes never sit side by side in a token, down to blocks of one byte.
+        var texts = Gen.Byte[(byte)'a', (byte)'c'].Array[0, 200];
+
+        Gen.Select(texts, texts, Gen.Int[1, 60], Gen.Int[1, 40]).Sample(sample =>
+        {
+            var (training, text, mergeCount, blockLength) = sample;
+            var bpe = Bpe.Train(training, 256 + mergeCount);
+
+            Assert.Equal(NaiveBpe.Encode(text, bpe.Merges), bpe.Encode(text, blockLength).Select(token => (int)token));
+        }, iter: 1000, threads: 1);
     }
 
     [Fact]
