@@ -302,7 +302,7 @@ scale-out-check: data
 	$(PYTHON) tools/reference/scale_out_check.py --train-dll $(BIN_TRAIN) --bench-dll $(BIN_BENCH) --corpus $(TINYSHAKESPEARE) --dotnet $(DOTNET)
 
 # Coverage-guided fuzzing (afl-fuzz over SharpFuzz) of one reader for SECONDS seconds: TARGET is one of safetensors,
-# weights, checkpoint, run-file, tokenizer, tiktoken, hf-vocab, slash-command, decode. Installs afl++ and the instrumenter when missing;
+# weights, checkpoint, run-file, tokenizer, tiktoken, hf-vocab, hf-tokenizer-json, slash-command, decode. Installs afl++ and the instrumenter when missing;
 # crashes and hangs land in bin/fuzz/TARGET/findings and make it fail. Run it under nice: it keeps a core busy.
 TARGET  ?=
 SECONDS ?= 600

@@ -56,6 +56,10 @@ internal static class HuggingFaceBpe
         }
 
         var model = Required(root, "model", "", path);
+        if (model.ValueKind != JsonValueKind.Object)
+        {
+            throw new FormatException($"{path}: model should be an object (the BPE model)");
+        }
         if (model.TryGetProperty("type", out _))
         {
             RequireType(model, "model", "BPE", path);
@@ -77,7 +81,7 @@ internal static class HuggingFaceBpe
             throw new FormatException($"{path}: model.merges should be an array of merges");
         }
         var idOf = ReadVocab(vocab, $"{path}: model.vocab");
-        return Build(idOf, $"{path}: model.vocab", "model.vocab", MergeArray(merges, path), AddedTokens(root, path));
+        return Build(idOf, $"{path}: model.vocab", "model.vocab", MergeArray(merges, path), AddedTokens(root, idOf.Count, path));
     }
 
     // The ranks and special tokens of a vocabulary and its merges: every byte has a token, every merge joins two
@@ -204,7 +208,9 @@ internal static class HuggingFaceBpe
         }
     }
 
-    private static List<(string Content, int Id, string Origin)> AddedTokens(JsonElement root, string path)
+    // Added tokens take the ids after the vocabulary's (or their own in it): ids stay below the two counts together,
+    // so no table is sized by a number read from the file.
+    private static List<(string Content, int Id, string Origin)> AddedTokens(JsonElement root, int vocabCount, string path)
     {
         var added = new List<(string, int, string)>();
         if (!root.TryGetProperty("added_tokens", out var tokens) || tokens.ValueKind == JsonValueKind.Null)
@@ -220,10 +226,15 @@ internal static class HuggingFaceBpe
         {
             var key = $"added_tokens[{index++}]";
             if (token.ValueKind != JsonValueKind.Object
-                || !token.TryGetProperty("id", out var id) || !id.TryGetInt32(out var value) || value < 0
+                || !token.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.Number || !id.TryGetInt32(out var value) || value < 0
                 || !token.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.String || content.GetString()!.Length == 0)
             {
                 throw new FormatException($"{path}: {key}: expected an object with an id (a whole number ≥ 0) and a content (a spelling)");
+            }
+            if (value >= vocabCount + tokens.GetArrayLength())
+            {
+                throw new FormatException(
+                    $"{path}: {key}: id {value} is beyond the {vocabCount + tokens.GetArrayLength()} tokens of model.vocab and added_tokens together: ids run from 0 to {vocabCount + tokens.GetArrayLength() - 1}");
             }
             foreach (var flag in (string[])["single_word", "lstrip", "rstrip"])
             {

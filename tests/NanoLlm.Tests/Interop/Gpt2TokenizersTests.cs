@@ -112,6 +112,9 @@ public sealed class Gpt2TokenizersTests : IDisposable
         { "pre_tokenizer", "pre_tokenizer is \"Metaspace\"" },
         { "pre_tokenizer.add_prefix_space", "pre_tokenizer.add_prefix_space is true" },
         { "added_tokens[0].id", "added_tokens[0]: " },
+        { "added_tokens[0].id beyond", "added_tokens[0]: id 2000000000 is beyond the 301 tokens" },
+        { "added_tokens[0].id text", "added_tokens[0]: expected an object with an id" },
+        { "model not an object", "model should be an object" },
     };
 
     [Theory]
@@ -135,6 +138,9 @@ public sealed class Gpt2TokenizersTests : IDisposable
             case "pre_tokenizer": json["pre_tokenizer"] = new JsonObject { ["type"] = "Metaspace" }; break;
             case "pre_tokenizer.add_prefix_space": json["pre_tokenizer"]!["add_prefix_space"] = true; break;
             case "added_tokens[0].id": json["added_tokens"]![0]!["id"] = 5; break;
+            case "added_tokens[0].id beyond": json["added_tokens"]![0]!["id"] = 2_000_000_000; break;
+            case "added_tokens[0].id text": json["added_tokens"]![0]!["id"] = "299"; break;
+            case "model not an object": json["model"] = 7; break;
         }
         var path = _folder.File("json/tokenizer.json");
         HuggingFaceTokenizerJson.Write(json, path);
