@@ -166,19 +166,20 @@ public sealed class Tokenizer
     /// <summary>
     /// The byte-level BPE of a Hugging Face <c>tokenizer.json</c> as GPT-2 saves it: ids from <c>model.vocab</c>, merge
     /// order from <c>model.merges</c> ("left right" strings or [left, right] arrays), GPT-2's split (the byte-level
-    /// pre-tokenizer's), and <c>added_tokens</c> (such as <c>&lt;|endoftext|&gt;</c>) as special tokens.
+    /// pre-tokenizer's), and <c>added_tokens</c> (such as <c>&lt;|endoftext|&gt;</c>) as special tokens, plus
+    /// <paramref name="specialTokens"/> (one it already has keeps its id; others get new ids after the last).
     /// </summary>
     /// <exception cref="FormatException">
     /// The file is not GPT-2-style byte-level BPE (another model, a normalizer, a prefix space, another pre-tokenizer) or
     /// not a valid one; the message names the file and key.
     /// </exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
-    public static Tokenizer FromHuggingFaceTokenizerFile(string path)
+    public static Tokenizer FromHuggingFaceTokenizerFile(string path, IReadOnlyList<string>? specialTokens = null)
     {
         var (ranks, specials) = HuggingFaceBpe.ReadTokenizerJson(path);
         try
         {
-            return new Tokenizer(SplitPattern.Gpt2, null, ranks, null, specials);
+            return new Tokenizer(SplitPattern.Gpt2, null, ranks, null, WithExtras(specials, ranks.IdCount, specialTokens));
         }
         catch (FormatException e)
         {
