@@ -24,7 +24,7 @@ BIN_SERVER = src/NanoLlm.Server/bin/$(CONFIGURATION)/net10.0/NanoLlm.Server.dll
 PACKAGES  = bin/packages
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity bench-gpt2 fuzz serve pack tool bench-serve explain bench-diagnostics prepare speedrun speedrun-short muon-parity bench-peak libtorch-peer
+.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity llmc-loss bench-gpt2 fuzz serve pack tool bench-serve explain bench-diagnostics prepare speedrun speedrun-short muon-parity bench-peak libtorch-peer
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -114,6 +114,20 @@ gpt2-parity:
 	$(DOTNET) $(BIN_CONVERT) export $(GPT2_PARITY_DIR)/from-hf.weights $(GPT2_PARITY_DIR)/exported-again
 	cmp $(GPT2_PARITY_DIR)/exported/model.safetensors $(GPT2_PARITY_DIR)/exported-again/model.safetensors
 	@echo "gpt2-parity: all checks held"
+
+# llm.c's own training loss on a NanoLlm export: NanoLlm writes a small random GPT-2 (2 layers, 64 wide, GPT-2's
+# vocabulary) and one batch of configs/corpus.txt in GPT-2 tokens; make's export writes llm.c's checkpoint beside
+# them; LLMC=path to llm.c's source has its train_gpt2.c built (gcc -O3 -march=native, one step) and run there, and
+# its step-0 loss must equal NanoLlm's on the same batch within 1e-4.
+LLMC_LOSS_DIR ?= bin/llmc-loss
+llmc-loss:
+	@test -n "$(LLMC)" || { echo "usage: make llmc-loss LLMC=path/to/llm.c (its source: train_gpt2.c and llmc/)" >&2; exit 2; }
+	@$(BUILD) src/NanoLlm.Convert >/dev/null || $(BUILD) src/NanoLlm.Convert
+	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
+	rm -rf $(LLMC_LOSS_DIR)
+	$(DOTNET) $(BIN_BENCH) --llmc-loss-inputs $(LLMC_LOSS_DIR) configs/corpus.txt
+	$(DOTNET) $(BIN_CONVERT) export $(LLMC_LOSS_DIR)/model.weights $(LLMC_LOSS_DIR)/gpt2_124M.bin
+	$(DOTNET) $(BIN_BENCH) --llmc-loss $(LLMC_LOSS_DIR) $(abspath $(LLMC))
 
 # A GPT-2-124M-shaped training step (batch 4 x GPT2_LENGTHS) at 1 and 2 threads in NanoLlm, LibTorch 2.10 and, given
 # LLMC=path to llm.c's source, its train_gpt2.c (built here with gcc -Ofast -march=native -fopenmp, run on a random
@@ -288,7 +302,7 @@ scale-out-check: data
 	$(PYTHON) tools/reference/scale_out_check.py --train-dll $(BIN_TRAIN) --bench-dll $(BIN_BENCH) --corpus $(TINYSHAKESPEARE) --dotnet $(DOTNET)
 
 # Coverage-guided fuzzing (afl-fuzz over SharpFuzz) of one reader for SECONDS seconds: TARGET is one of safetensors,
-# weights, checkpoint, run-file, tokenizer, tiktoken, hf-vocab, slash-command, decode. Installs afl++ and the instrumenter when missing;
+# weights, checkpoint, run-file, tokenizer, tiktoken, hf-vocab, hf-tokenizer-json, slash-command, decode. Installs afl++ and the instrumenter when missing;
 # crashes and hangs land in bin/fuzz/TARGET/findings and make it fail. Run it under nice: it keeps a core busy.
 TARGET  ?=
 SECONDS ?= 600

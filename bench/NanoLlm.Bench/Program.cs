@@ -18,6 +18,7 @@ namespace NanoLlm.Bench;
 /// twin's weights files (see <see cref="ParityDump"/>); <c>--muon-parity DIR</c> writes NanoLlm's side of
 /// <c>make muon-parity</c> (see <see cref="MuonParityDump"/>); <c>--logits-check WEIGHTS BATCH</c> and
 /// <c>--same-weights A B</c> are NanoLlm's checks in <c>make scale-out-check</c> (see <see cref="ScaleOutCheck"/>);
+/// <c>--llmc-loss-inputs DIR CORPUS</c> and <c>--llmc-loss DIR LLMC_SOURCE</c> are <c>make llmc-loss</c>'s (see <see cref="LlmcLoss"/>);
 /// <c>--serve-load CONFIG --server DLL …</c> load-tests the server (see <see cref="ServeLoad"/>) and <c>--decode WEIGHTS</c>
 /// measures generation in-process, one sequence and batched (see <see cref="DecodeThroughput"/>);
 /// any other arguments go to BenchmarkDotNet (e.g. <c>--filter *Bpe*</c>).
@@ -71,6 +72,14 @@ public static class Program
                 return Check(() => ScaleOutCheck.Logits(weights, batch));
             case ["--same-weights", var original, var roundTrip]:
                 return Check(() => ScaleOutCheck.SameWeights(original, roundTrip));
+            case ["--llmc-loss-inputs", var work, var corpus]:
+                return Check(() =>
+                {
+                    LlmcLoss.WriteInputs(work, corpus);
+                    return true;
+                });
+            case ["--llmc-loss", var work, var llmcSource]:
+                return ExitCode(() => LlmcLoss.Compare(work, llmcSource));
             case ["--serve-load", var config, "--server", var serverDll, .. var options]:
                 return ServeLoad.Run(
                     config, serverDll,
@@ -88,6 +97,9 @@ public static class Program
                 return 2;
             case ["--logits-check", ..]:
                 Console.Error.WriteLine("usage: NanoLlm.Bench --logits-check WEIGHTS BATCH");
+                return 2;
+            case ["--llmc-loss-inputs" or "--llmc-loss", ..]:
+                Console.Error.WriteLine("usage: NanoLlm.Bench --llmc-loss-inputs DIR CORPUS | --llmc-loss DIR LLMC_SOURCE");
                 return 2;
             case ["--same-weights", ..]:
                 Console.Error.WriteLine("usage: NanoLlm.Bench --same-weights ORIGINAL ROUND_TRIP");
@@ -128,11 +140,14 @@ public static class Program
     }
 
     // 0 when the check held, 1 when it did not, 2 when a file could not be read.
-    private static int Check(Func<bool> check)
+    private static int Check(Func<bool> check) => ExitCode(() => check() ? 0 : 1);
+
+    // The run's exit code, or 2 with one line when a file could not be read.
+    private static int ExitCode(Func<int> run)
     {
         try
         {
-            return check() ? 0 : 1;
+            return run();
         }
         catch (WeightsFileException e)
         {

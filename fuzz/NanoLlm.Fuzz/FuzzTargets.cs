@@ -19,6 +19,7 @@ public static class FuzzTargets
         new("tokenizer", TokenizerMetadata, Seeds.TokenizerMetadata, typeof(FormatException)),
         new("tiktoken", TiktokenFile, Seeds.TiktokenFiles, typeof(FormatException)),
         new("hf-vocab", HuggingFaceFiles, Seeds.HuggingFaceFiles, typeof(FormatException)),
+        new("hf-tokenizer-json", HuggingFaceTokenizerJson, Seeds.HuggingFaceTokenizerJson, typeof(FormatException)),
         new("slash-command", SlashCommandLine, Seeds.SlashCommands),
         new("decode", DecodeIds, Seeds.TokenIds),
     ];
@@ -82,6 +83,23 @@ public static class FuzzTargets
             File.WriteAllBytes(vocab, split < 0 ? input : input[..split]);
             File.WriteAllBytes(merges, split < 0 ? [] : input[(split + 1)..]);
             var tokenizer = Tokenizer.FromHuggingFaceFiles(vocab, merges);
+            _ = tokenizer.Decode(tokenizer.Encode("ab ab"));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    // A tokenizer.json, written to a temporary folder, since the reader takes a path.
+    private static void HuggingFaceTokenizerJson(byte[] input)
+    {
+        var folder = Directory.CreateTempSubdirectory("nanollm-fuzz-");
+        try
+        {
+            var path = Path.Combine(folder.FullName, "tokenizer.json");
+            File.WriteAllBytes(path, input);
+            var tokenizer = Tokenizer.FromHuggingFaceTokenizerFile(path);
             _ = tokenizer.Decode(tokenizer.Encode("ab ab"));
         }
         finally

@@ -107,6 +107,30 @@ public static class Seeds
         yield return ("tiny.hf", Encoding.UTF8.GetBytes("""{"a": 0, "b": 1, "ab": 2, "Ġ": 3, "Ġab": 4, "<|endoftext|>": 5}""" + "\0#version: 0.2\na b\nĠ ab\n"));
     }
 
+    /// <summary>
+    /// A Hugging Face tokenizer.json laid out as the tokenizers library saves GPT-2's: the 256 byte tokens, two merges,
+    /// <c>&lt;|endoftext|&gt;</c> added; merges as strings, then as arrays.
+    /// </summary>
+    public static IEnumerable<(string Name, byte[] Bytes)> HuggingFaceTokenizerJson()
+    {
+        var vocab = new Dictionary<string, int>();
+        foreach (var (character, b) in HuggingFaceBpe.UnicodeToByte())
+        {
+            vocab[character.ToString()] = b;
+        }
+        (vocab["ab"], vocab["Ġab"], vocab["<|endoftext|>"]) = (256, 257, 258);
+        var head = $$"""
+            {"version": "1.0", "added_tokens": [{"id": 258, "content": "<|endoftext|>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": true, "special": true}],
+             "normalizer": null, "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
+             "post_processor": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true},
+             "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
+             "model": {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": "", "end_of_word_suffix": "", "fuse_unk": false, "byte_fallback": false,
+               "vocab": {{System.Text.Json.JsonSerializer.Serialize(vocab)}},
+            """;
+        yield return ("strings.json", Encoding.UTF8.GetBytes(head + """ "merges": ["a b", "Ġ ab"]}}"""));
+        yield return ("arrays.json", Encoding.UTF8.GetBytes(head + """ "merges": [["a", "b"], ["Ġ", "ab"]]}}"""));
+    }
+
     public static IEnumerable<(string Name, byte[] Bytes)> SlashCommands() =>
         ((string[])["/temp 0.5", "/topk 40", "/topp 0.9", "/penalty 1.1", "/max 300", "/seed 7", "/reset", "/help", "/temp", "hello"])
         .Select((line, i) => ($"command-{i}.txt", Encoding.UTF8.GetBytes(line)));

@@ -1,5 +1,6 @@
 using System.Text;
 using NanoLlm.Interop;
+using NanoLlm.Tests.Support;
 using NanoLlm.Tokenization;
 using NanoLlm.Training;
 
@@ -50,6 +51,53 @@ public sealed class Gpt2ProgramTests : IDisposable
         Assert.NotEqual(start.Model.Parameters.Values, end.Model.Parameters.Values);
         Assert.Equal(end.Model.Parameters.Values, Cortex.Load(Path.Combine(_folder.Path, "again.weights")).Model.Parameters.Values);
         Assert.Equal(start.Tokenizer.ToMetadata(), end.Tokenizer.ToMetadata());
+    }
+
+    // The same checkpoint with tokenizer.json (merges as [left, right] arrays) in place of vocab.json + merges.txt.
+    private string WithTokenizerJsonOnly(string source, Action<System.Text.Json.Nodes.JsonObject>? change = null)
+    {
+        var directory = Path.Combine(_folder.Path, "gpt2-tokenizer-json");
+        Directory.CreateDirectory(directory);
+        foreach (var file in (string[])["config.json", "model.safetensors", "generation_config.json"])
+        {
+            File.Copy(Path.Combine(source, file), Path.Combine(directory, file));
+        }
+        var json = HuggingFaceTokenizerJson.FromPair(source, mergesAsArrays: true);
+        change?.Invoke(json);
+        HuggingFaceTokenizerJson.Write(json, Path.Combine(directory, "tokenizer.json"));
+        return directory;
+    }
+
+    [Fact]
+    public void A_directory_with_tokenizer_json_instead_of_vocab_and_merges_imports_to_the_same_weights_and_tokenizer()
+    {
+        var source = HuggingFaceCheckpoint();
+        var jsonOnly = WithTokenizerJsonOnly(source);
+
+        var fromPair = ProgramRunner.Convert(_folder.Path, "import", source, "pair.weights");
+        var fromJson = ProgramRunner.Convert(_folder.Path, "import", jsonOnly, "json.weights");
+
+        Assert.True(fromPair.ExitCode == 0, fromPair.StandardError);
+        Assert.True(fromJson.ExitCode == 0, fromJson.StandardError);
+        var (pair, json) = (Cortex.Load(Path.Combine(_folder.Path, "pair.weights")), Cortex.Load(Path.Combine(_folder.Path, "json.weights")));
+        Assert.Equal(pair.Model.Parameters.Values, json.Model.Parameters.Values);
+        Assert.Equal(pair.Tokenizer.ToMetadata(), json.Tokenizer.ToMetadata());
+        const string text = "ROMEO: But soft!<|endoftext|>JULIET: Ay me.";
+        Assert.Equal(pair.Tokenizer.Encode(text, SpecialTokenHandling.Allow), json.Tokenizer.Encode(text, SpecialTokenHandling.Allow));
+    }
+
+    [Fact]
+    public void A_tokenizer_json_that_is_not_byte_level_bpe_is_refused_with_one_line_and_exit_code_2()
+    {
+        var jsonOnly = WithTokenizerJsonOnly(HuggingFaceCheckpoint(), json => json["model"]!["type"] = "Unigram");
+
+        var result = ProgramRunner.Convert(_folder.Path, "import", jsonOnly, "out.weights");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(
+            $"error: {Path.Combine(jsonOnly, "tokenizer.json")}: model.type is \"Unigram\": NanoLlm reads GPT-2-style byte-level BPE only (model.type \"BPE\")",
+            result.StandardError.TrimEnd());
+        Assert.False(File.Exists(Path.Combine(_folder.Path, "out.weights")));
     }
 
     [Fact]

@@ -47,7 +47,7 @@ public sealed record PrepareSettings(
 /// </summary>
 /// <param name="Kind"><c>bytes</c> or <c>bpe</c>.</param>
 /// <param name="Split">The split pattern; null when not given (none for a learned vocabulary, a pretrained one's own).</param>
-/// <param name="Pretrained"><c>gpt2</c>, <c>cl100k_base</c>, <c>o200k_base</c>, a tiktoken ranks file, or a folder holding a Hugging Face <c>vocab.json</c> and <c>merges.txt</c>.</param>
+/// <param name="Pretrained"><c>gpt2</c>, <c>cl100k_base</c>, <c>o200k_base</c>, a tiktoken ranks file, or a folder holding a Hugging Face <c>vocab.json</c> and <c>merges.txt</c> (or only a <c>tokenizer.json</c> of GPT-2's kind).</param>
 /// <param name="SpecialTokens">Spellings of the special tokens (a pretrained vocabulary's own keep their ids).</param>
 public sealed record TokenizerSettings(string Kind, string? Split, string? Pretrained, IReadOnlyList<string> SpecialTokens)
 {

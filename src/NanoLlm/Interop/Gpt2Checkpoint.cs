@@ -24,7 +24,7 @@ public sealed record Gpt2Checkpoint(GptModel Model, Tokenizer Tokenizer)
         {
             if (!HuggingFaceGpt2.IsModelDirectory(source))
             {
-                throw new WeightsFileException($"{source}: a directory without {HuggingFaceGpt2.ConfigFile}: NanoLlm imports Hugging Face GPT-2 directories (config.json, model.safetensors, vocab.json, merges.txt)");
+                throw new WeightsFileException($"{source}: a directory without {HuggingFaceGpt2.ConfigFile}: NanoLlm imports Hugging Face GPT-2 directories (config.json, model.safetensors, vocab.json + merges.txt or tokenizer.json)");
             }
             model = HuggingFaceGpt2.ReadModel(source);
             tokenizer = Gpt2Tokenizers.ReadHuggingFace(source);

@@ -9,7 +9,8 @@ namespace NanoLlm.Interop;
 
 /// <summary>
 /// GPT-2's tokenizer in other projects' files: Hugging Face's <c>vocab.json</c> + <c>merges.txt</c> (read by
-/// <see cref="Tokenizer.FromHuggingFaceFiles"/>, written here) and llm.c's <c>gpt2_tokenizer.bin</c> (a header of 256
+/// <see cref="Tokenizer.FromHuggingFaceFiles"/>, written here) or <c>tokenizer.json</c> (read by
+/// <see cref="Tokenizer.FromHuggingFaceTokenizerFile"/>), and llm.c's <c>gpt2_tokenizer.bin</c> (a header of 256
 /// int32s — magic 20240328, version 1 or 2, token count, end-of-text id (version 2) — then each token as one length
 /// byte and its bytes). A vocabulary that is GPT-2's, token for token, becomes the shipped <c>gpt2</c> tokenizer, so
 /// the weights file names it instead of carrying 50,257 spellings.
@@ -19,29 +20,36 @@ public static class Gpt2Tokenizers
     public const int LlmcMagic = 20240328;
     public const string VocabFile = "vocab.json";
     public const string MergesFile = "merges.txt";
+    public const string TokenizerJsonFile = "tokenizer.json";
 
     /// <summary>GPT-2's vocabulary: 50,000 merges on 256 bytes, and <c>&lt;|endoftext|&gt;</c> last.</summary>
     public const int Gpt2VocabSize = 50_257;
 
-    /// <summary>The tokenizer of a Hugging Face directory (vocab.json + merges.txt, GPT-2's split).</summary>
+    /// <summary>
+    /// The tokenizer of a Hugging Face directory (GPT-2's split): <c>vocab.json</c> + <c>merges.txt</c> when it has
+    /// them, else <c>tokenizer.json</c> (its byte-level BPE model and added tokens).
+    /// </summary>
     public static Tokenizer ReadHuggingFace(string directory)
     {
-        var (vocab, merges) = (Path.Combine(directory, VocabFile), Path.Combine(directory, MergesFile));
-        foreach (var path in (string[])[vocab, merges])
-        {
-            if (!File.Exists(path))
-            {
-                throw new WeightsFileException($"{path}: file not found: NanoLlm reads GPT-2's tokenizer from {VocabFile} and {MergesFile}");
-            }
-        }
+        var (vocab, merges, json) = (Path.Combine(directory, VocabFile), Path.Combine(directory, MergesFile), Path.Combine(directory, TokenizerJsonFile));
         try
         {
-            return AsShippedGpt2(Tokenizer.FromHuggingFaceFiles(vocab, merges, SplitPattern.Gpt2));
+            if (File.Exists(vocab) && File.Exists(merges))
+            {
+                return AsShippedGpt2(Tokenizer.FromHuggingFaceFiles(vocab, merges, SplitPattern.Gpt2));
+            }
+            if (File.Exists(json))
+            {
+                return AsShippedGpt2(Tokenizer.FromHuggingFaceTokenizerFile(json));
+            }
         }
         catch (FormatException e)
         {
             throw new WeightsFileException(e.Message, e);
         }
+        throw new WeightsFileException(File.Exists(vocab) || File.Exists(merges)
+            ? $"{(File.Exists(vocab) ? merges : vocab)}: file not found: NanoLlm reads GPT-2's tokenizer from {VocabFile} + {MergesFile}, or from {TokenizerJsonFile}"
+            : $"{directory}: no tokenizer: NanoLlm reads GPT-2's tokenizer from {VocabFile} + {MergesFile}, or from {TokenizerJsonFile}");
     }
 
     /// <summary>llm.c's tokenizer file: ids in file order, the end-of-text token (or the one spelling <c>&lt;|endoftext|&gt;</c>) special.</summary>

@@ -7,8 +7,8 @@ namespace NanoLlm.Tokenization;
 /// Text ⇄ token ids. Text is cut into pieces by a <see cref="SplitPattern"/>, each piece's UTF-8 bytes are byte-pair
 /// encoded, and special tokens such as <c>&lt;|endoftext|&gt;</c> are matched before splitting when the caller allows
 /// it. The byte-pair vocabulary is either learned here (<see cref="Train"/>: merges, applied lowest merge first as
-/// minbpe does) or pretrained (<see cref="Pretrained"/>, <see cref="FromTiktokenFile"/>, <see cref="FromHuggingFaceFiles"/>:
-/// ranks, applied lowest rank first as tiktoken does). Immutable: one instance serves any number of threads.
+/// minbpe does) or pretrained (<see cref="Pretrained"/>, <see cref="FromTiktokenFile"/>, <see cref="FromHuggingFaceFiles"/>,
+/// <see cref="FromHuggingFaceTokenizerFile"/>: ranks, applied lowest rank first as tiktoken does). Immutable: one instance serves any number of threads.
 /// </summary>
 public sealed class Tokenizer
 {
@@ -161,6 +161,30 @@ public sealed class Tokenizer
     {
         var (ranks, specials) = HuggingFaceBpe.Read(vocabPath, mergesPath);
         return new Tokenizer(RequireSplit(split), null, ranks, null, WithExtras(specials, Math.Max(ranks.IdCount, specials.Count == 0 ? 0 : specials.Max(s => s.Id) + 1), specialTokens));
+    }
+
+    /// <summary>
+    /// The byte-level BPE of a Hugging Face <c>tokenizer.json</c> as GPT-2 saves it: ids from <c>model.vocab</c>, merge
+    /// order from <c>model.merges</c> ("left right" strings or [left, right] arrays), GPT-2's split (the byte-level
+    /// pre-tokenizer's), and <c>added_tokens</c> (such as <c>&lt;|endoftext|&gt;</c>) as special tokens, plus
+    /// <paramref name="specialTokens"/> (one it already has keeps its id; others get new ids after the last).
+    /// </summary>
+    /// <exception cref="FormatException">
+    /// The file is not GPT-2-style byte-level BPE (another model, a normalizer, a prefix space, another pre-tokenizer) or
+    /// not a valid one; the message names the file and key.
+    /// </exception>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static Tokenizer FromHuggingFaceTokenizerFile(string path, IReadOnlyList<string>? specialTokens = null)
+    {
+        var (ranks, specials) = HuggingFaceBpe.ReadTokenizerJson(path);
+        try
+        {
+            return new Tokenizer(SplitPattern.Gpt2, null, ranks, null, WithExtras(specials, ranks.IdCount, specialTokens));
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"{path}: added_tokens: {e.Message}", e);
+        }
     }
 
     /// <summary>The UTF-8 bytes of <paramref name="text"/> as tokens (a lone surrogate is U+FFFD, as UTF-8 requires).</summary>

@@ -196,7 +196,16 @@ public sealed class Cortex
         }
         if (Directory.Exists(pretrained))
         {
-            return Tokenizer.FromHuggingFaceFiles(Path.Combine(pretrained, "vocab.json"), Path.Combine(pretrained, "merges.txt"), split ?? SplitPattern.Gpt2, specials);
+            var (vocab, merges, json) = (Path.Combine(pretrained, "vocab.json"), Path.Combine(pretrained, "merges.txt"), Path.Combine(pretrained, "tokenizer.json"));
+            if (!File.Exists(vocab) && !File.Exists(merges) && File.Exists(json))
+            {
+                if (split is { } given && given != SplitPattern.Gpt2)
+                {
+                    throw new ArgumentException($"{json} is split as GPT-2 splits (its byte-level pre-tokenizer), not by {SplitPatterns.Name(given)}: remove [tokenizer] split");
+                }
+                return Tokenizer.FromHuggingFaceTokenizerFile(json, specials);
+            }
+            return Tokenizer.FromHuggingFaceFiles(vocab, merges, split ?? SplitPattern.Gpt2, specials);
         }
         return Tokenizer.FromTiktokenFile(pretrained, split ?? throw new ArgumentException("a ranks file needs [tokenizer] split (gpt2, gpt4 or o200k)"), specials);
     }

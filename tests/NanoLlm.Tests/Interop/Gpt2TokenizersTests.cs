@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using System.Text.Json.Nodes;
 using NanoLlm.Interop;
 using NanoLlm.Storage;
 using NanoLlm.Tests.Support;
@@ -50,6 +51,118 @@ public sealed class Gpt2TokenizersTests : IDisposable
             Assert.Equal(trained.EndOfText, tokenizer.EndOfText);
             Assert.Equal(trained.Encode(Sample), tokenizer.Encode(Sample));
         }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_tokenizer_json_alone_reads_as_the_vocab_and_merges_it_was_made_from(bool mergesAsArrays)
+    {
+        var text = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(Sample, 20)));
+        var trained = Tokenizer.Train(text, 300, SplitPattern.Gpt2, [Tokenizer.EndOfTextSpelling]);
+        Gpt2Tokenizers.WriteHuggingFace(_folder.File("pair"), trained);
+        HuggingFaceTokenizerJson.Write(HuggingFaceTokenizerJson.FromPair(_folder.File("pair"), mergesAsArrays), _folder.File("json/tokenizer.json"));
+
+        var fromPair = Gpt2Tokenizers.ReadHuggingFace(_folder.File("pair"));
+        var fromJson = Gpt2Tokenizers.ReadHuggingFace(_folder.File("json"));
+
+        Assert.Equal(fromPair.ToMetadata(), fromJson.ToMetadata());
+        Assert.Equal(trained.EndOfText, fromJson.EndOfText);
+        var withEnd = Sample + Tokenizer.EndOfTextSpelling + Sample;
+        Assert.Equal(trained.Encode(withEnd, SpecialTokenHandling.Allow), fromJson.Encode(withEnd, SpecialTokenHandling.Allow));
+    }
+
+    [Fact]
+    public void The_gpt2_vocabulary_in_a_tokenizer_json_reads_as_the_shipped_one()
+    {
+        Gpt2Tokenizers.WriteHuggingFace(_folder.File("pair"), Tokenizer.Pretrained("gpt2"));
+        HuggingFaceTokenizerJson.Write(HuggingFaceTokenizerJson.FromPair(_folder.File("pair"), mergesAsArrays: true), _folder.File("json/tokenizer.json"));
+
+        var tokenizer = Gpt2Tokenizers.ReadHuggingFace(_folder.File("json"));
+
+        Assert.Equal("gpt2", tokenizer.PretrainedName);
+    }
+
+    [Fact]
+    public void An_added_token_beyond_the_model_vocabulary_is_a_special_token_of_its_id()
+    {
+        var trained = Tokenizer.Train(Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(Sample, 20))), 300, SplitPattern.Gpt2, [Tokenizer.EndOfTextSpelling]);
+        Gpt2Tokenizers.WriteHuggingFace(_folder.File("pair"), trained);
+        var json = HuggingFaceTokenizerJson.FromPair(_folder.File("pair"), mergesAsArrays: false);
+        json["added_tokens"]!.AsArray().Add(new JsonObject { ["id"] = 300, ["content"] = "<|im_start|>", ["special"] = true });
+        HuggingFaceTokenizerJson.Write(json, _folder.File("json/tokenizer.json"));
+
+        var tokenizer = Gpt2Tokenizers.ReadHuggingFace(_folder.File("json"));
+
+        Assert.Equal(301, tokenizer.VocabSize);
+        Assert.Equal([.. trained.Encode("ROMEO:"), 300], tokenizer.Encode("ROMEO:<|im_start|>", SpecialTokenHandling.Allow));
+    }
+
+    public static TheoryData<string, string> MalformedTokenizerJson => new()
+    {
+        { "not json", "not valid JSON" },
+        { "model.type", "model.type is \"WordPiece\"" },
+        { "model.vocab", "model.vocab is missing" },
+        { "model.merges", "model.merges is missing" },
+        { "model.merges[0] one part", "model.merges[0]: expected" },
+        { "model.merges[0] numbers", "model.merges[0]: expected" },
+        { "model.dropout", "model.dropout is 0.1" },
+        { "model.continuing_subword_prefix", "model.continuing_subword_prefix is \"##\"" },
+        { "normalizer", "normalizer is \"NFC\"" },
+        { "pre_tokenizer", "pre_tokenizer is \"Metaspace\"" },
+        { "pre_tokenizer.add_prefix_space", "pre_tokenizer.add_prefix_space is true" },
+        { "added_tokens[0].id", "added_tokens[0]: " },
+        { "added_tokens[0].id beyond", "added_tokens[0]: id 2000000000 is beyond the 301 tokens" },
+        { "added_tokens[0].id text", "added_tokens[0]: expected an object with an id" },
+        { "model not an object", "model should be an object" },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedTokenizerJson))]
+    public void A_tokenizer_json_that_is_not_gpt2_style_byte_level_bpe_is_refused_naming_the_key(string fault, string expected)
+    {
+        var trained = Tokenizer.Train(Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(Sample, 20))), 300, SplitPattern.Gpt2, [Tokenizer.EndOfTextSpelling]);
+        Gpt2Tokenizers.WriteHuggingFace(_folder.File("pair"), trained);
+        var json = HuggingFaceTokenizerJson.FromPair(_folder.File("pair"), mergesAsArrays: false);
+        var model = json["model"]!.AsObject();
+        switch (fault)
+        {
+            case "model.type": model["type"] = "WordPiece"; break;
+            case "model.vocab": model.Remove("vocab"); break;
+            case "model.merges": model.Remove("merges"); break;
+            case "model.merges[0] one part": model["merges"]![0] = "Ġ"; break;
+            case "model.merges[0] numbers": model["merges"]![0] = new JsonArray(1, 2); break;
+            case "model.dropout": model["dropout"] = 0.1; break;
+            case "model.continuing_subword_prefix": model["continuing_subword_prefix"] = "##"; break;
+            case "normalizer": json["normalizer"] = new JsonObject { ["type"] = "NFC" }; break;
+            case "pre_tokenizer": json["pre_tokenizer"] = new JsonObject { ["type"] = "Metaspace" }; break;
+            case "pre_tokenizer.add_prefix_space": json["pre_tokenizer"]!["add_prefix_space"] = true; break;
+            case "added_tokens[0].id": json["added_tokens"]![0]!["id"] = 5; break;
+            case "added_tokens[0].id beyond": json["added_tokens"]![0]!["id"] = 2_000_000_000; break;
+            case "added_tokens[0].id text": json["added_tokens"]![0]!["id"] = "299"; break;
+            case "model not an object": json["model"] = 7; break;
+        }
+        var path = _folder.File("json/tokenizer.json");
+        HuggingFaceTokenizerJson.Write(json, path);
+        if (fault == "not json")
+        {
+            File.WriteAllText(path, "{\"model\": {\"type\": \"BPE\",");
+        }
+
+        var error = Assert.Throws<WeightsFileException>(() => Gpt2Tokenizers.ReadHuggingFace(_folder.File("json")));
+
+        Assert.StartsWith($"{path}: {expected}", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Fact]
+    public void A_directory_with_neither_tokenizer_json_nor_vocab_and_merges_names_both()
+    {
+        Directory.CreateDirectory(_folder.File("empty"));
+
+        var error = Assert.Throws<WeightsFileException>(() => Gpt2Tokenizers.ReadHuggingFace(_folder.File("empty")));
+
+        Assert.Equal($"{_folder.File("empty")}: no tokenizer: NanoLlm reads GPT-2's tokenizer from vocab.json + merges.txt, or from tokenizer.json", error.Message);
     }
 
     [Fact]

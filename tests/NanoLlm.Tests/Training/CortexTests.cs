@@ -1,4 +1,5 @@
 using NanoLlm.Config;
+using NanoLlm.Interop;
 using NanoLlm.Storage;
 using NanoLlm.Tests.Support;
 using NanoLlm.Tokenization;
@@ -79,6 +80,24 @@ public sealed class CortexTests : IDisposable
 
         Assert.Equal(50257, cortex.Model.Spec.VocabSize);
         Assert.Equal([15496, 995], Cortex.Load(_folder.File("bigram.weights")).Tokenizer.Encode("Hello world"));
+    }
+
+    [Fact]
+    public void A_pretrained_folder_with_only_a_tokenizer_json_gives_the_tokenizer_of_the_vocab_and_merges_pair()
+    {
+        var trained = Tokenizer.Train(File.ReadAllBytes(Repository.PathOf("configs/corpus.txt")), 300, SplitPattern.Gpt2, [Tokenizer.EndOfTextSpelling]);
+        Gpt2Tokenizers.WriteHuggingFace(_folder.File("pair"), trained);
+        HuggingFaceTokenizerJson.Write(HuggingFaceTokenizerJson.FromPair(_folder.File("pair"), mergesAsArrays: true), _folder.File("json/tokenizer.json"));
+
+        var fromPair = Cortex.BuildTokenizer(ShippedBigram($"tokenizer.pretrained={_folder.File("pair")}"));
+        var fromJson = Cortex.BuildTokenizer(ShippedBigram($"tokenizer.pretrained={_folder.File("json")}"));
+        var withExtra = Cortex.BuildTokenizer(ShippedBigram($"tokenizer.pretrained={_folder.File("json")}", "tokenizer.special_tokens=[\"<|im_start|>\"]"));
+        var otherSplit = Assert.Throws<ConfigException>(() => Cortex.BuildTokenizer(ShippedBigram($"tokenizer.pretrained={_folder.File("json")}", "tokenizer.split=gpt4")));
+
+        Assert.Equal(fromPair.ToMetadata(), fromJson.ToMetadata());
+        Assert.Equal([.. trained.Encode("The keeper"), 300], withExtra.Encode("The keeper<|im_start|>", SpecialTokenHandling.Allow));
+        Assert.Contains("[tokenizer] pretrained: ", otherSplit.Message, StringComparison.Ordinal);
+        Assert.Contains("tokenizer.json is split as GPT-2 splits (its byte-level pre-tokenizer), not by gpt4: remove [tokenizer] split", otherSplit.Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using NanoLlm.Config;
 using NanoLlm.Data;
 using NanoLlm.Tests.Support;
@@ -72,6 +73,31 @@ public sealed class TrainingCorpusTests : IDisposable
         var validation = summary.Validation!.Value;
         // More than one byte per token: bits per byte is below nats per token / ln 2.
         Assert.InRange(validation.BitsPerByte, 0.1, validation.Loss / Math.Log(2) * 0.9);
+    }
+
+    [Fact]
+    public void A_vocabulary_over_65536_tokens_is_prepared_in_llm_c_uint32_layout_and_read_back_by_the_training_corpus()
+    {
+        string[] o200k = ["tokenizer.pretrained=o200k_base", "prepare.val_fraction=0"];
+        var tokenizer = Cortex.BuildTokenizer(TinyGpt("x", o200k));
+        int[] expected = [tokenizer.EndOfText!.Value, .. tokenizer.Encode(File.ReadAllText(Repository.PathOf("configs/corpus.txt")), SpecialTokenHandling.AsText)];
+        Assert.Contains(expected, id => id > ushort.MaxValue);
+
+        CorpusPreparation.Prepare(TinyGpt("x", o200k), threads: 2, null, CancellationToken.None);
+
+        var bytes = File.ReadAllBytes(Path.Combine(Shards, "train_000000.bin"));
+        Assert.Equal([20240801, 7, expected.Length], [.. Enumerable.Range(0, 3).Select(i => BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(i * 4)))]);
+        Assert.Equal(ShardHeader.Bytes + (expected.Length * sizeof(uint)), bytes.Length);
+        Assert.Equal(expected, Enumerable.Range(0, expected.Length).Select(i => (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(ShardHeader.Bytes + (i * sizeof(uint))))).ToArray());
+        using var corpus = TrainingCorpus.Open(TinyGpt("x", [.. o200k, $"training.corpus={Shards}/train_*.bin"]), tokenizer);
+        var read = new List<int>();
+        foreach (var split in (TokenSplit[])[corpus.Train, corpus.Validation])
+        {
+            var (inputs, targets) = (new int[split.Length - 1], new int[split.Length - 1]);
+            split.Window(0, inputs, targets);
+            read.AddRange([inputs[0], .. targets]);
+        }
+        Assert.Equal(expected, read);
     }
 
     [Fact]
