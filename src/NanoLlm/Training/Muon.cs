@@ -82,6 +82,15 @@ public sealed class Muon : IOptimizer
     public void Update(ParameterSet parameters, float learningRate)
     {
         _adamW.Update(parameters, learningRate, skipHiddenMatrices: true);
+        UpdateMatrices(parameters, learningRate);
+    }
+
+    /// <summary>The AdamW that updates everything but the hidden matrices.</summary>
+    internal AdamW AdamW => _adamW;
+
+    /// <summary>The hidden matrices' part of <see cref="Update"/>: momentum, orthogonalisation, decay and step.</summary>
+    internal void UpdateMatrices(ParameterSet parameters, float learningRate)
+    {
         var rate = (float)(_settings.LearningRate * learningRate / _learningRate);
         var momentum = (float)_settings.Momentum;
         var keep = 1 - (rate * (float)_settings.WeightDecay);
@@ -99,6 +108,20 @@ public sealed class Muon : IOptimizer
             }
             // Rows longer than they are wide would each move less (their singular values are shared among more rows).
             ElementWise.Axpy(values, -rate * MathF.Sqrt(Math.Max(1f, block.Rows / (float)block.Columns)), update);
+        }
+    }
+
+    /// <summary>
+    /// The Newton–Schulz iterations alone, on a copy of every hidden matrix's momentum (weights and momentum stay as
+    /// they are): the part of a step the step benchmark times apart.
+    /// </summary>
+    internal void OrthogonalizeMomenta()
+    {
+        foreach (var block in _blocks)
+        {
+            var update = _update.AsSpan(0, block.Rows * block.Columns);
+            Momentum.AsSpan(block.Offset, update.Length).CopyTo(update);
+            Orthogonalize(update, block.Rows, block.Columns);
         }
     }
 

@@ -97,13 +97,7 @@ public sealed partial class CausalSelfAttention
         var (qkvLayout, transposedKeys, square, heads) = Layouts(t);
 
         Linear.Forward(qkv, x, _qkvWeight, _qkvBias, rows);
-        if (TransformsQueryKey)
-        {
-            for (var r = 0; r < rows; r++)
-            {
-                TransformQueryKey(qkv.Slice(r * 3 * c, 3 * c), r % t, _queryKeyNorm ? _queryKeyRstd.AsSpan(r * 2 * _heads, 2 * _heads) : []);
-            }
-        }
+        TransformQueryKeys(batchSize, length);
         // S = Q·Kᵀ/√D, then each row t keeps columns 0..t: the causal mask.
         MatMul.Batched(probabilities, square, qkv, qkvLayout, qkv[c..], transposedKeys, batchSize, _heads, t, d, t, _scale);
         Softmax.CausalForward(probabilities, batchSize * _heads, t);
@@ -136,14 +130,7 @@ public sealed partial class CausalSelfAttention
         Softmax.CausalBackward(scoreGrads, probabilities, batchSize * _heads, t);
         MatMul.Batched(qkvGrads, qkvLayout, scoreGrads, square, qkv[c..], qkvLayout, batchSize, _heads, t, t, d, _scale);
         MatMul.Batched(qkvGrads[c..], qkvLayout, scoreGrads, transposedSquare, qkv, qkvLayout, batchSize, _heads, t, t, d, _scale);
-        if (TransformsQueryKey)
-        {
-            for (var r = 0; r < rows; r++)
-            {
-                TransformQueryKeyBack(
-                    qkvGrads.Slice(r * 3 * c, 3 * c), qkv.Slice(r * 3 * c, 3 * c), r % t, _queryKeyNorm ? _queryKeyRstd.AsSpan(r * 2 * _heads, 2 * _heads) : []);
-            }
-        }
+        TransformQueryKeyGrads(batchSize, length);
         Linear.Backward(dx, _qkvWeight, _qkvBias, qkvGrads, x, rows);
     }
 
@@ -190,6 +177,38 @@ public sealed partial class CausalSelfAttention
     public int ScratchSize(int capacity) => (3 * _channels) + capacity + _channels;
 
     private bool TransformsQueryKey => _queryKeyNorm || _rotary is not null;
+
+    /// <summary>The queries and keys of the last forward pass's [q|k|v] rows normalized and turned (when asked), in place.</summary>
+    internal void TransformQueryKeys(int batchSize, int length)
+    {
+        if (!TransformsQueryKey)
+        {
+            return;
+        }
+        var rows = batchSize * length;
+        var width = 3 * _channels;
+        for (var r = 0; r < rows; r++)
+        {
+            TransformQueryKey(_qkv.AsSpan(r * width, width), r % length, _queryKeyNorm ? _queryKeyRstd.AsSpan(r * 2 * _heads, 2 * _heads) : []);
+        }
+    }
+
+    /// <summary>The queries' and keys' gradients (in the backward pass's [q|k|v] gradient rows) taken back through <see cref="TransformQueryKeys"/>, in place.</summary>
+    internal void TransformQueryKeyGrads(int batchSize, int length)
+    {
+        if (!TransformsQueryKey)
+        {
+            return;
+        }
+        var rows = batchSize * length;
+        var width = 3 * _channels;
+        var qkvGrads = _scratch.Get(ScratchBuffer.QkvGrads, rows * width);
+        for (var r = 0; r < rows; r++)
+        {
+            TransformQueryKeyBack(
+                qkvGrads.Slice(r * width, width), _qkv.AsSpan(r * width, width), r % length, _queryKeyNorm ? _queryKeyRstd.AsSpan(r * 2 * _heads, 2 * _heads) : []);
+        }
+    }
 
     // The weights that multiply V: P, or in training with attention dropout P̃ = Dropout(P) (P itself is kept for the
     // softmax's backward pass).
