@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using NanoLlm.Config;
 using NanoLlm.Model;
 using NanoLlm.Model.Layers;
 using NanoLlm.Tensors;
@@ -195,7 +194,7 @@ public static class StepBreakdown
             [
                 new("AdamW part (embeddings, gains, biases)", 1, Median(() => muon.AdamW.Update(model.Parameters, rate, skipHiddenMatrices: true), seconds), 0),
                 new($"Muon ({muon.Matrices.Count()} matrices: momentum, Newton–Schulz, decay, update)", 1, Median(() => muon.UpdateMatrices(model.Parameters, rate), seconds), 0),
-                new("Newton–Schulz (5 iterations)", 1, Median(muon.OrthogonalizeMomenta, seconds), 0, Inside: true),
+                new("Newton–Schulz (5 iterations)", 1, Median(() => muon.OrthogonalizeMomenta(model.Parameters), seconds), 0, Inside: true),
             ]);
         }
         else
