@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using NanoLlm.Config;
 using NanoLlm.Model;
 using NanoLlm.Tensors;
@@ -205,12 +207,9 @@ public sealed unsafe class Muon : IOptimizer
         NesterovMomentum(new ReadOnlySpan<float>(job->Grads + block.Offset, length), momentum, update, job->Momentum);
         Orthogonalize(update, block.Rows, block.Columns, scratch);
         var values = new Span<float>(job->Values + block.Offset, length);
-        if (block.Decay && job->Keep != 1)
-        {
-            ElementWise.Scale(values, job->Keep);
-        }
         // Rows longer than they are wide would each move less (their singular values are shared among more rows).
-        ElementWise.Axpy(values, -job->Rate * MathF.Sqrt(Math.Max(1f, block.Rows / (float)block.Columns)), update);
+        var step = -job->Rate * MathF.Sqrt(Math.Max(1f, block.Rows / (float)block.Columns));
+        VectorLoops.Map(KernelSettings.VectorWidth, update, values, values, new DecayAndStep(block.Decay ? job->Keep : 1f, step));
     }
 
     private static void Orthogonalize(Span<float> matrix, int rows, int columns, PartScratch scratch)
@@ -232,17 +231,19 @@ public sealed unsafe class Muon : IOptimizer
         ElementWise.Scale(x, (float)(1 / (Math.Sqrt(ElementWise.SumOfSquares(x)) + NormEpsilon)));
         var gram = scratch.Gram[..(m * m)];
         var polynomial = scratch.Polynomial[..(m * m)];
+        var width = KernelSettings.VectorWidth;
         for (var step = 0; step < NewtonSchulzSteps; step++)
         {
-            // A = X·Xᵀ;  B = b·A + c·A²;  X ← a·X + B·X   (σ ↦ aσ + bσ³ + cσ⁵ on every singular value)
+            // A = X·Xᵀ;  B = b·A + c·A²;  X ← a·X + B·X   (σ ↦ aσ + bσ³ + cσ⁵ on every singular value); the new X is
+            // made in the other buffer, and the two swap.
             MatMul.Forward(gram, x, x, default, m, n, m);
             MatMul.Forward(polynomial, gram, gram, default, m, m, m);
-            ElementWise.Scale(polynomial, QuinticC);
-            ElementWise.Axpy(polynomial, QuinticB, gram);
-            x.CopyTo(next);
-            ElementWise.Scale(next, QuinticA);
+            VectorLoops.Map(width, gram, polynomial, polynomial, default(QuinticPolynomial));
+            VectorLoops.Map(width, x, next, new ElementWise.ScaleOperator(QuinticA));
             MatMul.BackwardInput(next, polynomial, x, m, n, m);
-            next.CopyTo(x);
+            var previous = x;
+            x = next;
+            next = previous;
         }
         if (tall)
         {
@@ -287,6 +288,32 @@ public sealed unsafe class Muon : IOptimizer
                 to[(c * rows) + r] = from[(r * columns) + c];
             }
         }
+    }
+
+    // (A, A²) → b·A + c·A², the product c·A² rounded before the fused multiply-add
+    private readonly struct QuinticPolynomial : IBinaryOperator
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float Invoke(float a, float square) => MathF.FusedMultiplyAdd(QuinticB, a, QuinticC * square);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector128<float> Invoke(Vector128<float> a, Vector128<float> square) => Vector128.FusedMultiplyAdd(Vector128.Create(QuinticB), a, QuinticC * square);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Invoke(Vector256<float> a, Vector256<float> square) => Vector256.FusedMultiplyAdd(Vector256.Create(QuinticB), a, QuinticC * square);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Invoke(Vector512<float> a, Vector512<float> square) => Vector512.FusedMultiplyAdd(Vector512.Create(QuinticB), a, QuinticC * square);
+    }
+
+    // (u, θ) → α·u + θ·keep, the decay θ·keep rounded before the fused multiply-add (keep = 1: no decay)
+    private readonly struct DecayAndStep(float keep, float alpha) : IBinaryOperator
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float Invoke(float u, float theta) => MathF.FusedMultiplyAdd(alpha, u, keep * theta);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector128<float> Invoke(Vector128<float> u, Vector128<float> theta) => Vector128.FusedMultiplyAdd(Vector128.Create(alpha), u, keep * theta);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Invoke(Vector256<float> u, Vector256<float> theta) => Vector256.FusedMultiplyAdd(Vector256.Create(alpha), u, keep * theta);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Invoke(Vector512<float> u, Vector512<float> theta) => Vector512.FusedMultiplyAdd(Vector512.Create(alpha), u, keep * theta);
     }
 
     // One matrix of a hidden parameter; its Newton–Schulz work is 5 · (4·m²·n + 2·m³) flops, m ≤ n its sides.
