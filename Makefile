@@ -199,12 +199,14 @@ bench-peak:
 
 # Where one training step spends its time, part by part, at each of BENCH_THREADS, then ms/step, tokens/s and MFU
 # against the measured peak. BENCH_SHAPE: baby (default), 10m, gpt2-64, gpt2-1024, or keys such as
-# layers=6,channels=384,heads=6,length=256,batch=16,vocab=256 (context=N; the rest from baby).
+# layers=6,channels=384,heads=6,length=256,batch=16,vocab=256 (context=N; the rest from baby). BENCH_CONFIG, when
+# given, is a run file whose model (every [model] option), batch and optimizer (Muon included) are timed instead.
 BENCH_SHAPE   ?= baby
+BENCH_CONFIG  ?=
 BENCH_THREADS ?= 1,2
 bench-step:
 	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
-	$(DOTNET) $(BIN_BENCH) --step --shape $(BENCH_SHAPE) --threads $(BENCH_THREADS)
+	$(DOTNET) $(BIN_BENCH) --step $(if $(BENCH_CONFIG),--config $(BENCH_CONFIG),--shape $(BENCH_SHAPE)) --threads $(BENCH_THREADS)
 
 # The server under load (loopback only, bounded in time): SERVE_CLIENTS concurrent streaming clients, each level for
 # SERVE_SECONDS, on the weights of SERVE_CONFIG (train them first); p50/p99 time to first token, aggregate tokens/s,

@@ -8,7 +8,7 @@ namespace NanoLlm.Bench;
 /// <summary>
 /// Runs the micro-benchmarks: <c>--kernels [matmul|rows]</c> prints the kernels side by side with their references;
 /// <c>--gpt2-generation</c> times generation on a GPT-2-124M-shaped model against the memory-bandwidth limit (see
-/// <see cref="Gpt2Generation"/>); <c>--step [--shape SHAPE] [--threads 1,2] [--seconds S] [--no-parts]</c> breaks one training step of a GPT down by part at each
+/// <see cref="Gpt2Generation"/>); <c>--step [--shape SHAPE | --config RUN_FILE] [--threads 1,2] [--seconds S] [--no-parts]</c> breaks one training step of a GPT down by part at each
 /// thread count, with its MFU (see <see cref="StepBreakdown"/>, <see cref="StepShape"/>);
 /// <c>--gpt2-step [--corpus PATH] [--libtorch DLL] [--llmc DIR] [--threads 1,2] [--lengths 64,1024] [--steps N]</c> times a
 /// GPT-2-124M-shaped training step against LibTorch 2.10 and llm.c (see <see cref="Gpt2Step"/>);
@@ -113,13 +113,14 @@ public static class Program
         }
     }
 
-    // The shape named by --shape (baby when absent); a bad one is a one-line error and exit code 2.
+    // The run file of --config, or the shape named by --shape (baby when both are absent); a bad one is a one-line
+    // error and exit code 2.
     private static int Shaped(string[] options, Action<StepShape> run)
     {
         StepShape shape;
         try
         {
-            shape = StepShape.Parse(Option(options, "--shape", "baby"));
+            shape = options.Contains("--config") ? StepShape.FromRunFile(Option(options, "--config", "")) : StepShape.Parse(Option(options, "--shape", "baby"));
         }
         catch (ConfigException e)
         {

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using NanoLlm.Config;
 using NanoLlm.Model;
 using NanoLlm.Model.Layers;
 using NanoLlm.Tensors;
@@ -9,48 +8,55 @@ using NanoLlm.Training;
 namespace NanoLlm.Bench;
 
 /// <summary>
-/// Where one training step of a GPT (<see cref="StepShape"/>; the baby GPT by default) spends its time, at 1 and 2
-/// kernel threads in one process: the whole step through the model (forward, zeroing, backward, clipping, AdamW),
-/// then each part alone on the same shapes, times how often a step runs it; then ms/step, tokens/s and MFU against
-/// the peak <see cref="PeakProbe"/> measures at the same thread count. Each figure is the median of up to 30 timed
-/// repetitions (fewer when a repetition is long: about <c>seconds</c> of timing each) after warm-up.
+/// Where one training step of a GPT (<see cref="StepShape"/>: the baby GPT by default, or a run file's model and
+/// optimizer) spends its time, at each thread count in one process: first a check that a few steps from the same start
+/// give the same losses and weights at every thread count (their hash, to compare builds); then the whole step through
+/// the model (forward, zeroing, backward, clipping, the optimizer), then each part alone on the first block's layers
+/// and the model's own shapes, times how often a step runs it (rows "of which" are inside the row above and not added
+/// again); then ms/step, tokens/s and MFU against the peak <see cref="PeakProbe"/> measures at the same thread count.
+/// Each figure is the median of up to 30 timed repetitions (fewer when a repetition is long: about <c>seconds</c> of
+/// timing each) after warm-up.
 /// </summary>
 public static class StepBreakdown
 {
+    private const int CheckSteps = 5;
+
     public sealed record Result(int Threads, double StepMilliseconds, double TokensPerSecond, double Mfu);
+
+    private sealed record Part(string Name, int PerStep, double Forward, double Backward, bool Inside = false)
+    {
+        public double PerStepMilliseconds => PerStep * (Forward + Backward);
+    }
 
     public static IReadOnlyList<Result> Run(StepShape shape, IReadOnlyList<int> threadCounts, double seconds, bool parts = true)
     {
         var random = new Random(1);
         var model = shape.CreateModel();
         model.Initialize(random);
-        var optimizer = new AdamW(new OptimizerSettings(), model.Parameters.Count);
+        var optimizer = shape.CreateOptimizer(model.Parameters);
         var inputs = Enumerable.Range(0, shape.Rows).Select(_ => random.Next(shape.Vocab)).ToArray();
         var targets = Enumerable.Range(0, shape.Rows).Select(_ => random.Next(shape.Vocab)).ToArray();
         var flopsPerToken = ModelFlops.TrainingFlopsPerToken(ModelFlops.NonEmbeddingParameters(model.Parameters), shape.Layers, shape.Length, shape.Channels);
-        void Step()
-        {
-            model.Training = true;
-            model.Forward(inputs, targets, shape.Batch, shape.Length);
-            model.Parameters.ZeroGrads();
-            model.Backward();
-            GradientClipping.Clip(model.Parameters, 1.0);
-            optimizer.Update(model.Parameters, 1e-3f);
-        }
+        void Step() => TrainingStep(shape, model, optimizer, inputs, targets);
 
         Console.WriteLine($"GPT training step, {shape}, {model.Parameters.Count:N0} parameters, {flopsPerToken / 1e6:F2} MFLOP a token (6·N + 12·L·T·C, N = {ModelFlops.NonEmbeddingParameters(model.Parameters):N0} without wpe), SIMD={KernelSettings.VectorWidth}; load average {PeakProbe.LoadAverage()}");
         var steps = new Dictionary<int, double>();
-        var tables = new Dictionary<int, List<(string Name, int PerStep, double Forward, double Backward)>>();
+        var tables = new Dictionary<int, List<Part>>();
         var previousThreads = KernelSettings.MaxThreads;
         try
         {
             foreach (var threads in threadCounts)
             {
                 KernelSettings.MaxThreads = threads;
+                Console.WriteLine($"check, threads={threads}: {Check(shape, inputs, targets)}");
+            }
+            foreach (var threads in threadCounts)
+            {
+                KernelSettings.MaxThreads = threads;
                 steps[threads] = Median(Step, seconds);
                 if (parts)
                 {
-                    tables[threads] = Parts(shape, model, optimizer, targets, random, seconds);
+                    tables[threads] = Parts(shape, model, optimizer, seconds);
                 }
             }
         }
@@ -69,14 +75,13 @@ public static class StepBreakdown
             {
                 var cells = threadCounts.Select(t =>
                 {
-                    var (_, perStep, forward, backward) = tables[t][i];
-                    var total = perStep * (forward + backward);
-                    return string.Create(CultureInfo.InvariantCulture, $"{forward:F3} | {backward:F3} | {total:F2} | {total / steps[t]:P0}");
+                    var part = tables[t][i];
+                    return string.Create(CultureInfo.InvariantCulture, $"{part.Forward:F3} | {part.Backward:F3} | {part.PerStepMilliseconds:F2} | {part.PerStepMilliseconds / steps[t]:P0}");
                 });
-                Console.WriteLine($"| {first[i].Name} | {first[i].PerStep} | {string.Join(" | ", cells)} |");
+                Console.WriteLine($"| {(first[i].Inside ? "of which " : "")}{first[i].Name} | {first[i].PerStep} | {string.Join(" | ", cells)} |");
             }
             Console.WriteLine("| **whole step through the model** | 1 | " + string.Join(" | ", threadCounts.Select(t => string.Create(CultureInfo.InvariantCulture,
-                $"| | **{steps[t]:F2}** | parts add up to {tables[t].Sum(row => row.PerStep * (row.Forward + row.Backward)):F2}"))) + " |");
+                $"| | **{steps[t]:F2}** | parts add up to {tables[t].Where(part => !part.Inside).Sum(part => part.PerStepMilliseconds):F2}"))) + " |");
         }
 
         Console.WriteLine();
@@ -94,42 +99,109 @@ public static class StepBreakdown
         return results;
     }
 
-    private static List<(string Name, int PerStep, double Forward, double Backward)> Parts(
-        StepShape shape, GptModel model, AdamW optimizer, int[] targets, Random random, double seconds)
+    // A training step as the trainer takes one: forward (with dropout), backward, clipping (or the norm alone), update.
+    private static float TrainingStep(StepShape shape, GptModel model, IOptimizer optimizer, int[] inputs, int[] targets)
     {
-        var (rows, channels, vocab) = (shape.Rows, shape.Channels, shape.Vocab);
-        var parameters = new ParameterSet([.. TransformerBlock.Specs("h", channels, 4 * channels)]);
-        Initialization.Normal(parameters.Values, 0.02, random);
-        var norm = new LayerNormalization(parameters, "h.ln_1");
-        var attention = new CausalSelfAttention(parameters, "h.attn", shape.Heads);
-        var feedForward = new FeedForward(parameters, "h.mlp");
-        norm.EnsureCapacity(rows);
-        attention.EnsureCapacity(shape.Batch, shape.Length);
-        feedForward.EnsureCapacity(rows);
+        model.Training = true;
+        model.Parameters.ZeroGrads();
+        var loss = model.Forward(inputs, targets, shape.Batch, shape.Length);
+        model.Backward();
+        if (shape.GradClip > 0)
+        {
+            GradientClipping.Clip(model.Parameters, shape.GradClip);
+        }
+        else
+        {
+            GradientClipping.GlobalNorm(model.Parameters);
+        }
+        optimizer.Update(model.Parameters, shape.LearningRate);
+        return loss;
+    }
+
+    // The losses of a few steps from a fresh model and the weights' hash after them (FNV-1a over their bits): equal
+    // lines mean equal numbers, whatever the thread count or build.
+    private static string Check(StepShape shape, int[] inputs, int[] targets)
+    {
+        var model = shape.CreateModel();
+        model.Initialize(new Random(1));
+        var optimizer = shape.CreateOptimizer(model.Parameters);
+        var losses = new float[CheckSteps];
+        for (var i = 0; i < CheckSteps; i++)
+        {
+            losses[i] = TrainingStep(shape, model, optimizer, inputs, targets);
+        }
+        var hash = 14695981039346656037UL;
+        foreach (var value in model.Parameters.Values)
+        {
+            hash = (hash ^ BitConverter.SingleToUInt32Bits(value)) * 1099511628211UL;
+        }
+        return string.Create(CultureInfo.InvariantCulture, $"losses {string.Join(" ", losses.Select(l => l.ToString("R", CultureInfo.InvariantCulture)))}, weights hash {hash:x16}");
+    }
+
+    // The parts of a step, timed on the model's first block (its buffers hold the last step's activations) and its
+    // head, embedding and optimizer.
+    private static List<Part> Parts(StepShape shape, GptModel model, IOptimizer optimizer, double seconds)
+    {
+        var random = new Random(2);
+        var (rows, channels, vocab, layers) = (shape.Rows, shape.Channels, shape.Vocab, shape.Layers);
+        var block = model.Blocks[0];
+        var (norm, attention, feedForward) = (block.FirstNorm, block.Attention, block.FeedForward);
         var x = RandomArray(rows * channels, random);
         var y = new float[rows * channels];
         var dx = new float[rows * channels];
-        var head = model.Parameters["wte"];
+        var head = model.Parameters.TryGet("lm_head.weight", out var untied) ? untied : model.Parameters["wte"];
         var logits = new float[(long)rows * vocab];
         var dlogits = new float[(long)rows * vocab];
+        var tokens = Enumerable.Range(0, rows).Select(_ => random.Next(vocab)).ToArray();
         Linear.Forward(logits, x, head, null, rows);
-        var inputs = targets;
-        return
+        var normName = norm is RmsNormalization ? "RMSNorm" : "LayerNorm";
+        var list = new List<Part>
+        {
+            new(normName, (2 * layers) + 1, Median(() => norm.Forward(y, x, rows), seconds), Median(() => norm.Backward(dx, y, x, rows), seconds)),
+            new("Attention (QKV, QKᵀ, softmax, PV, projection)", layers,
+                Median(() => attention.Forward(y, x, shape.Batch, shape.Length, training: true, seed: 1, stream: 1), seconds),
+                Median(() => attention.Backward(dx, y, x, shape.Batch, shape.Length), seconds)),
+        };
+        if (shape.RunFile is not null)
+        {
+            list.Add(new("query/key transform (QK-norm, rotary)", layers,
+                Median(() => attention.TransformQueryKeys(shape.Batch, shape.Length), seconds),
+                Median(() => attention.TransformQueryKeyGrads(shape.Batch, shape.Length), seconds), Inside: true));
+        }
+        list.Add(new($"Feed-forward (Linear, {feedForward.Activation}, Linear)", layers,
+            Median(() => feedForward.Forward(y, x, rows), seconds), Median(() => feedForward.Backward(dx, y, x, rows), seconds)));
+        if (shape.Dropout > 0)
+        {
+            var dropout = new Dropout(shape.Dropout);
+            list.Add(new("Dropout (mask and apply; apply)", (2 * layers) + 1,
+                Median(() => dropout.Forward(y, training: true, seed: 1, stream: 1), seconds), Median(() => dropout.Backward(dx), seconds)));
+        }
+        list.AddRange(
         [
-            ("LayerNorm", (2 * shape.Layers) + 1, Median(() => norm.Forward(y, x, rows), seconds), Median(() => norm.Backward(dx, y, x, rows), seconds)),
-            ("Attention (QKV, QKᵀ, softmax, PV, projection)", shape.Layers,
-                Median(() => attention.Forward(y, x, shape.Batch, shape.Length), seconds), Median(() => attention.Backward(dx, y, x, shape.Batch, shape.Length), seconds)),
-            ("Feed-forward (Linear, GELU, Linear)", shape.Layers,
-                Median(() => feedForward.Forward(y, x, rows), seconds), Median(() => feedForward.Backward(dx, y, x, rows), seconds)),
-            ("Residual additions", 2 * shape.Layers, Median(() => ElementWise.Add(y, x, x), seconds), 0),
-            ("Head (Linear to V)", 1, Median(() => Linear.Forward(logits, x, head, null, rows), seconds), Median(() => Linear.Backward(dx, head, null, dlogits, x, rows), seconds)),
-            ("Cross-entropy (softmax, loss, ∂logits)", 1, Median(() => CrossEntropy.ForwardBackward(dlogits, logits, targets, rows, vocab), seconds), 0),
-            ("Token embedding (gather; scatter-add)", 1,
-                Median(() => Embedding.Forward(y, head.Values, inputs, channels), seconds), Median(() => Embedding.Backward(head.Grads, dx, inputs, channels), seconds)),
-            ("Gradient zeroing", 1, Median(model.Parameters.ZeroGrads, seconds), 0),
-            ("Gradient norm + clipping", 1, Median(() => GradientClipping.Clip(model.Parameters, 1.0), seconds), 0),
-            ("AdamW update", 1, Median(() => optimizer.Update(model.Parameters, 1e-3f), seconds), 0),
-        ];
+            new("Residual additions", 2 * layers, Median(() => ElementWise.Add(y, x, x), seconds), 0),
+            new("Head (Linear to V)", 1, Median(() => Linear.Forward(logits, x, head, null, rows), seconds), Median(() => Linear.Backward(dx, head, null, dlogits, x, rows), seconds)),
+            new("Cross-entropy (softmax, loss, ∂logits)", 1, Median(() => CrossEntropy.ForwardBackward(dlogits, logits, tokens, rows, vocab), seconds), 0),
+            new("Token embedding (gather; scatter-add)", 1,
+                Median(() => Embedding.Forward(y, model.Parameters["wte"].Values, tokens, channels), seconds),
+                Median(() => Embedding.Backward(model.Parameters["wte"].Grads, dx, tokens, channels), seconds)),
+            new("Gradient zeroing", 1, Median(model.Parameters.ZeroGrads, seconds), 0),
+            new("Gradient norm + clipping", 1, Median(() => GradientClipping.Clip(model.Parameters, 1.0), seconds), 0),
+        ]);
+        if (optimizer is Muon muon)
+        {
+            var rate = shape.LearningRate;
+            list.AddRange(
+            [
+                new("AdamW part (embeddings, gains, biases)", 1, Median(() => muon.AdamW.Update(model.Parameters, rate, skipHiddenMatrices: true), seconds), 0),
+                new($"Muon ({muon.Matrices.Count()} matrices: momentum, Newton–Schulz, decay, update)", 1, Median(() => muon.UpdateMatrices(model.Parameters, rate), seconds), 0),
+                new("Newton–Schulz (5 iterations)", 1, Median(() => muon.OrthogonalizeMomenta(model.Parameters), seconds), 0, Inside: true),
+            ]);
+        }
+        else
+        {
+            list.Add(new($"{optimizer.GetType().Name} update", 1, Median(() => optimizer.Update(model.Parameters, shape.LearningRate), seconds), 0));
+        }
+        return list;
     }
 
     private static float[] RandomArray(int length, Random random) =>

@@ -1,13 +1,15 @@
 using System.Globalization;
 using NanoLlm.Config;
 using NanoLlm.Model;
+using NanoLlm.Training;
 
 namespace NanoLlm.Bench;
 
 /// <summary>
 /// The GPT and batch a training-step benchmark runs: a named case (<see cref="Named"/>) or explicit keys
-/// (<c>layers=6,channels=384,heads=6,length=256,batch=16,vocab=256[,context=…]</c>, the rest from baby). Every case is
-/// nanoGPT's architecture: learned positions, tied head, GELU, no dropout.
+/// (<c>layers=6,channels=384,heads=6,length=256,batch=16,vocab=256[,context=…]</c>, the rest from baby), each nanoGPT's
+/// architecture (learned positions, tied head, GELU, no dropout) trained by AdamW; or a run file's model, batch and
+/// optimizer (<see cref="FromRunFile"/>).
 /// </summary>
 public sealed record StepShape(string Name, int Batch, int Length, int Channels, int Layers, int Heads, int Vocab, int Context)
 {
@@ -23,6 +25,39 @@ public sealed record StepShape(string Name, int Batch, int Length, int Channels,
     };
 
     public int Rows => Batch * Length;
+
+    /// <summary>The run file this shape was read from; null for a named or keyed shape.</summary>
+    public RunConfig? RunFile { get; init; }
+
+    /// <summary>AdamW's rate (the optimizer's, scaled as the schedule scales it) for the timed updates: the run file's <c>learning_rate</c>, else 1e-3.</summary>
+    public float LearningRate => (float)(RunFile?.Training.LearningRate ?? 1e-3);
+
+    /// <summary>The run file's <c>grad_clip</c> (0: no clipping, the norm is still measured), else 1.</summary>
+    public double GradClip => RunFile?.Training.GradClip ?? 1.0;
+
+    /// <summary>The rate of the residual stream's dropout (embeddings and each branch's output) in training.</summary>
+    public float Dropout => (float)(RunFile?.Model.Hyperparameters.GetDouble("dropout", 0, 0, 0.9) ?? 0);
+
+    /// <summary>
+    /// The GPT of a run file's <c>[model]</c> (every option), trained on batches of <c>[training] batch_size</c> ×
+    /// <c>context_length</c> by its <c>optimizer</c>.
+    /// </summary>
+    /// <exception cref="ConfigException">The file is unreadable or invalid, or its model is not a GPT.</exception>
+    public static StepShape FromRunFile(string path)
+    {
+        var config = RunConfigLoader.Load(path);
+        if (config.Model.Name != GptModel.Name)
+        {
+            throw new ConfigException($"{path}: [model] name is \"{config.Model.Name}\": the step benchmark times a GPT's step, name = \"{GptModel.Name}\"");
+        }
+        var model = new GptModel(config.Model.VocabSize, config.Model.Hyperparameters);
+        var length = model.Spec.ContextLength;
+        var channels = model.Parameters["wte"].Shape[1];
+        return new StepShape(path, config.Training.BatchSize, length, channels, model.AttentionLayers, model.AttentionHeads, config.Model.VocabSize, length)
+        {
+            RunFile = config,
+        };
+    }
 
     /// <summary>A named case or comma-separated <c>key=value</c> pairs.</summary>
     /// <exception cref="ConfigException">An unknown name or key, or a value that is not a positive integer.</exception>
@@ -70,7 +105,7 @@ public sealed record StepShape(string Name, int Batch, int Length, int Channels,
     }
 
     /// <summary>The GPT of this shape, not yet initialized.</summary>
-    public GptModel CreateModel() => new(Vocab, new SettingsSection("model", "bench", new Dictionary<string, SettingValue>
+    public GptModel CreateModel() => RunFile is { } config ? new(config.Model.VocabSize, config.Model.Hyperparameters) : new(Vocab, new SettingsSection("model", "bench", new Dictionary<string, SettingValue>
     {
         ["context_length"] = new((long)Context, "bench"),
         ["embedding_size"] = new((long)Channels, "bench"),
@@ -80,6 +115,11 @@ public sealed record StepShape(string Name, int Batch, int Length, int Channels,
         ["tie_embeddings"] = new(true, "bench"),
     }));
 
+    /// <summary>The run file's optimizer over <paramref name="parameters"/>; AdamW with its defaults for a named or keyed shape.</summary>
+    public IOptimizer CreateOptimizer(ParameterSet parameters) =>
+        RunFile is { } config ? Optimizers.Create(config.Training, parameters) : new AdamW(new OptimizerSettings(), parameters.Count);
+
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"{Name}: B={Batch} T={Length} C={Channels} layers={Layers} heads={Heads} V={Vocab} context={Context}");
+        $"{Name}: B={Batch} T={Length} C={Channels} layers={Layers} heads={Heads} V={Vocab} context={Context}")
+        + (RunFile is { } config ? $", {string.Join(", ", config.Model.Hyperparameters.Resolved.Select(p => $"{p.Key}={Convert.ToString(p.Value, CultureInfo.InvariantCulture)}"))}, optimizer={config.Training.Optimizer}" : "");
 }

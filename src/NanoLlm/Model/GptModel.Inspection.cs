@@ -1,9 +1,14 @@
+using NanoLlm.Model.Layers;
+
 namespace NanoLlm.Model;
 
 /// <summary>What the GPT lets a reader see of its last forward pass: attention weights, logits, activation statistics.</summary>
 public sealed partial class GptModel : IAttentionInspection, IActivationInspection
 {
     public int AttentionLayers => _blocks.Length;
+
+    /// <summary>The blocks, bottom first (a benchmark times one block's layers on the model's own shapes).</summary>
+    internal IReadOnlyList<TransformerBlock> Blocks => _blocks;
 
     public int AttentionHeads => _blocks[0].Attention.Heads;
 

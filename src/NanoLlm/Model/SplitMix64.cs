@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace NanoLlm.Model;
 
 /// <summary>
@@ -7,16 +9,43 @@ namespace NanoLlm.Model;
 /// </summary>
 internal struct SplitMix64
 {
+    /// <summary>How far the state moves each draw: draw i (from 0) of a generator is <c>Mix(State + (i + 1)·Gamma)</c>.</summary>
+    public const ulong Gamma = 0x9E3779B97F4A7C15UL;
+
+    private const ulong MixFirst = 0xBF58476D1CE4E5B9UL;
+    private const ulong MixSecond = 0x94D049BB133111EBUL;
+
     private ulong _state;
 
-    public SplitMix64(int seed, long stream) => _state = ((ulong)(uint)seed << 32) ^ (ulong)stream ^ 0x9E3779B97F4A7C15UL;
+    public SplitMix64(int seed, long stream) => _state = ((ulong)(uint)seed << 32) ^ (ulong)stream ^ Gamma;
 
-    public ulong NextBits()
+    /// <summary>The state before the next draw.</summary>
+    public readonly ulong State => _state;
+
+    public ulong NextBits() => Mix(_state += Gamma);
+
+    /// <summary>SplitMix64's output function: a state's bits, mixed.</summary>
+    public static ulong Mix(ulong z)
     {
-        var z = _state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z = (z ^ (z >> 30)) * MixFirst;
+        z = (z ^ (z >> 27)) * MixSecond;
         return z ^ (z >> 31);
+    }
+
+    /// <summary><see cref="Mix(ulong)"/> on each lane.</summary>
+    public static Vector512<ulong> Mix(Vector512<ulong> z)
+    {
+        z = (z ^ Vector512.ShiftRightLogical(z, 30)) * MixFirst;
+        z = (z ^ Vector512.ShiftRightLogical(z, 27)) * MixSecond;
+        return z ^ Vector512.ShiftRightLogical(z, 31);
+    }
+
+    /// <summary><see cref="Mix(ulong)"/> on each lane.</summary>
+    public static Vector256<ulong> Mix(Vector256<ulong> z)
+    {
+        z = (z ^ Vector256.ShiftRightLogical(z, 30)) * MixFirst;
+        z = (z ^ Vector256.ShiftRightLogical(z, 27)) * MixSecond;
+        return z ^ Vector256.ShiftRightLogical(z, 31);
     }
 
     /// <summary>A number in [0, 1) with 24 random bits, exactly representable as a float.</summary>

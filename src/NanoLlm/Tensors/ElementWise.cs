@@ -143,7 +143,7 @@ public static class ElementWise
     }
 
     // (x, y) → α·x + y, fused
-    private readonly struct AxpyOperator(float alpha) : IBinaryOperator
+    internal readonly struct AxpyOperator(float alpha) : IBinaryOperator
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public float Invoke(float x, float y) => MathF.FusedMultiplyAdd(alpha, x, y);

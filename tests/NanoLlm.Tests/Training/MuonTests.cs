@@ -276,6 +276,49 @@ public sealed class MuonTests
         Assert.Equal(Run(1), Run(2));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Each_matrix_moves_as_its_update_alone_defines_whichever_part_of_the_threads_has_it(int threads)
+    {
+        using var scope = KernelSettings.Override(KernelSettings.VectorWidth, threads);
+        const float rate = 1e-3f;
+        var settings = Settings(learningRate: rate, muonLearningRate: 0.05, muonWeightDecay: 0.1);
+        var parameters = TinyGpt(channels: 64).Parameters;
+        var muon = new Muon(settings, parameters);
+        RandomGrads(parameters, seed: 4);
+        muon.Update(parameters, rate);
+        RandomGrads(parameters, seed: 5);
+        var (values, grads, momentum) = (parameters.Values.ToArray(), parameters.Grads.ToArray(), muon.Momentum.ToArray());
+
+        muon.Update(parameters, rate);
+
+        // Matrix by matrix, in order, on one thread: buf ← μ·buf + (1−μ)·g;  u = (1−μ)·g + μ·buf;  NS₅(u);  θ ← θ·(1 − η·λ) + (−η·scale)·u.
+        var single = new Muon(settings, parameters);
+        var (mu, eta) = (0.95f, (float)(0.05 * rate / (double)rate));
+        foreach (var (offset, rows, columns) in muon.Matrices)
+        {
+            var update = new float[rows * columns];
+            for (var i = 0; i < update.Length; i++)
+            {
+                var g = (1 - mu) * grads[offset + i];
+                momentum[offset + i] = (mu * momentum[offset + i]) + g;
+                update[i] = g + (mu * momentum[offset + i]);
+            }
+            single.Orthogonalize(update, rows, columns);
+            var alpha = -eta * MathF.Sqrt(Math.Max(1f, rows / (float)columns));
+            for (var i = 0; i < update.Length; i++)
+            {
+                values[offset + i] = MathF.FusedMultiplyAdd(alpha, update[i], values[offset + i] * (1 - (eta * 0.1f)));
+            }
+        }
+        Assert.Equal(momentum, muon.Momentum);
+        foreach (var (offset, rows, columns) in muon.Matrices)
+        {
+            Assert.Equal(values.AsSpan(offset, rows * columns).ToArray(), parameters.Values.AsSpan(offset, rows * columns).ToArray());
+        }
+    }
+
     [Fact]
     public void A_step_allocates_nothing()
     {

@@ -2,7 +2,7 @@ using NanoLlm.Tensors;
 
 namespace NanoLlm.Model.Layers;
 
-public sealed partial class CausalSelfAttention
+public sealed unsafe partial class CausalSelfAttention
 {
     /// <summary>The two projections packed for <see cref="ForwardRows"/>.</summary>
     internal (PackedMatrix Input, PackedMatrix Output) PackProjections() => (Linear.Pack(_qkvWeight), Linear.Pack(_projWeight));
@@ -29,7 +29,7 @@ public sealed partial class CausalSelfAttention
             var row = qkv.Slice(i * 3 * c, 3 * c);
             if (TransformsQueryKey)
             {
-                TransformQueryKey(row, positions[i], []);
+                TransformQueryKey(row, positions[i]);
             }
             row.Slice(c, c).CopyTo(caches[i].Keys.AsSpan(positions[i] * c, c));
             row.Slice(2 * c, c).CopyTo(caches[i].Values.AsSpan(positions[i] * c, c));

@@ -10,7 +10,7 @@ namespace NanoLlm.Model.Layers;
 /// then turned by their positions (<see cref="RotaryEmbedding"/>), before their dot products; dropout on the
 /// attention weights in training.
 /// </summary>
-public sealed partial class CausalSelfAttention
+public sealed unsafe partial class CausalSelfAttention
 {
     private readonly Parameter _qkvWeight;
     private readonly Parameter _qkvBias;
@@ -24,7 +24,6 @@ public sealed partial class CausalSelfAttention
     private readonly bool _queryKeyNorm;
     private readonly RotaryEmbedding? _rotary;
     private readonly Dropout _dropout;
-    private readonly float[] _headScratch;
     private float[] _qkv = [];
     private float[] _probabilities = [];
     private float[] _droppedProbabilities = [];
@@ -51,7 +50,6 @@ public sealed partial class CausalSelfAttention
         _queryKeyNorm = queryKeyNorm;
         _rotary = rotary;
         _dropout = new Dropout(dropout);
-        _headScratch = new float[_headSize];
     }
 
     public static IEnumerable<ParameterSpec> Specs(string prefix, int channels) =>
@@ -97,13 +95,7 @@ public sealed partial class CausalSelfAttention
         var (qkvLayout, transposedKeys, square, heads) = Layouts(t);
 
         Linear.Forward(qkv, x, _qkvWeight, _qkvBias, rows);
-        if (TransformsQueryKey)
-        {
-            for (var r = 0; r < rows; r++)
-            {
-                TransformQueryKey(qkv.Slice(r * 3 * c, 3 * c), r % t, _queryKeyNorm ? _queryKeyRstd.AsSpan(r * 2 * _heads, 2 * _heads) : []);
-            }
-        }
+        TransformQueryKeys(batchSize, length);
         // S = Q·Kᵀ/√D, then each row t keeps columns 0..t: the causal mask.
         MatMul.Batched(probabilities, square, qkv, qkvLayout, qkv[c..], transposedKeys, batchSize, _heads, t, d, t, _scale);
         Softmax.CausalForward(probabilities, batchSize * _heads, t);
@@ -136,14 +128,7 @@ public sealed partial class CausalSelfAttention
         Softmax.CausalBackward(scoreGrads, probabilities, batchSize * _heads, t);
         MatMul.Batched(qkvGrads, qkvLayout, scoreGrads, square, qkv[c..], qkvLayout, batchSize, _heads, t, t, d, _scale);
         MatMul.Batched(qkvGrads[c..], qkvLayout, scoreGrads, transposedSquare, qkv, qkvLayout, batchSize, _heads, t, t, d, _scale);
-        if (TransformsQueryKey)
-        {
-            for (var r = 0; r < rows; r++)
-            {
-                TransformQueryKeyBack(
-                    qkvGrads.Slice(r * 3 * c, 3 * c), qkv.Slice(r * 3 * c, 3 * c), r % t, _queryKeyNorm ? _queryKeyRstd.AsSpan(r * 2 * _heads, 2 * _heads) : []);
-            }
-        }
+        TransformQueryKeyGrads(batchSize, length);
         Linear.Backward(dx, _qkvWeight, _qkvBias, qkvGrads, x, rows);
     }
 
@@ -160,7 +145,7 @@ public sealed partial class CausalSelfAttention
         Linear.ForwardRow(qkv, x, _qkvWeight, _qkvBias);
         if (TransformsQueryKey)
         {
-            TransformQueryKey(qkv, position, []);
+            TransformQueryKey(qkv, position);
         }
         qkv.Slice(c, c).CopyTo(cache.Keys.AsSpan(position * c, c));
         qkv.Slice(2 * c, c).CopyTo(cache.Values.AsSpan(position * c, c));
@@ -191,6 +176,161 @@ public sealed partial class CausalSelfAttention
 
     private bool TransformsQueryKey => _queryKeyNorm || _rotary is not null;
 
+    /// <summary>The queries and keys of the last forward pass's [q|k|v] rows normalized and turned (when asked), in place.</summary>
+    internal void TransformQueryKeys(int batchSize, int length)
+    {
+        if (!TransformsQueryKey)
+        {
+            return;
+        }
+        var rows = batchSize * length;
+        fixed (float* qkv = _qkv, rstd = _queryKeyRstd, cos = _rotary is null ? [] : _rotary.Cosines, sin = _rotary is null ? [] : _rotary.Sines)
+        {
+            var job = Transform(qkv, rstd, cos, sin, length);
+            ParallelRows.For(rows, 2L * _channels * 4, &TransformRows, &job);
+        }
+    }
+
+    /// <summary>The queries' and keys' gradients (in the backward pass's [q|k|v] gradient rows) taken back through <see cref="TransformQueryKeys"/>, in place.</summary>
+    internal void TransformQueryKeyGrads(int batchSize, int length)
+    {
+        if (!TransformsQueryKey)
+        {
+            return;
+        }
+        var rows = batchSize * length;
+        var qkvGrads = _scratch.Get(ScratchBuffer.QkvGrads, rows * 3 * _channels);
+        fixed (float* qkv = _qkv, grads = qkvGrads, rstd = _queryKeyRstd, cos = _rotary is null ? [] : _rotary.Cosines, sin = _rotary is null ? [] : _rotary.Sines)
+        {
+            var job = Transform(qkv, rstd, cos, sin, length);
+            job.Grads = grads;
+            ParallelRows.For(rows, 2L * _channels * 8, &TransformGradRows, &job);
+        }
+    }
+
+    // One row at inference, on the calling thread (no rstd kept).
+    private void TransformQueryKey(Span<float> row, int position)
+    {
+        fixed (float* qkv = row, cos = _rotary is null ? [] : _rotary.Cosines, sin = _rotary is null ? [] : _rotary.Sines)
+        {
+            var job = Transform(qkv, null, cos, sin, position + 1);
+            TransformRow(&job, qkv, position, null);
+        }
+    }
+
+    private QueryKeyTransform Transform(float* qkv, float* rstd, float* cos, float* sin, int length) => new()
+    {
+        Qkv = qkv,
+        Rstd = _queryKeyNorm ? rstd : null,
+        Cos = cos,
+        Sin = sin,
+        Channels = _channels,
+        Heads = _heads,
+        HeadSize = _headSize,
+        Length = length,
+        Normalize = _queryKeyNorm,
+        Rotate = _rotary is not null,
+        Width = KernelSettings.VectorWidth,
+    };
+
+    private static void TransformRows(void* context, int first, int last)
+    {
+        var job = (QueryKeyTransform*)context;
+        var width = 3L * job->Channels;
+        for (var r = first; r < last; r++)
+        {
+            TransformRow(job, job->Qkv + (r * width), r % job->Length, job->Rstd == null ? null : job->Rstd + (2L * r * job->Heads));
+        }
+    }
+
+    // Per head of one [q|k|v] row at position p: q ← Rotate_p(q·rstd_q), rstd_q = 1/√(mean(q²) + ε) (and k alike), keeping
+    // each rstd in rstd[part·H + h] when asked
+    private static void TransformRow(QueryKeyTransform* job, float* row, int position, float* rstd)
+    {
+        var (c, d, heads, width) = (job->Channels, job->HeadSize, job->Heads, job->Width);
+        var half = d / 2;
+        var cos = job->Rotate ? new ReadOnlySpan<float>(job->Cos + ((long)position * half), half) : default;
+        var sin = job->Rotate ? new ReadOnlySpan<float>(job->Sin + ((long)position * half), half) : default;
+        for (var part = 0; part < 2; part++)
+        {
+            for (var h = 0; h < heads; h++)
+            {
+                var head = new Span<float>(row + (part * c) + (h * d), d);
+                if (job->Normalize)
+                {
+                    var scale = 1f / MathF.Sqrt((VectorLoops.Dot(width, head, head) / d) + LayerNorm.DefaultEpsilon);
+                    VectorLoops.Map(width, head, head, new ElementWise.ScaleOperator(scale));
+                    if (rstd != null)
+                    {
+                        rstd[(part * heads) + h] = scale;
+                    }
+                }
+                if (job->Rotate)
+                {
+                    RotaryEmbedding.Turn(head, cos, sin, 1f, width);
+                }
+            }
+        }
+    }
+
+    // The gradients of rows back through TransformRow, in place: dq̂ = Rotate_p⁻¹(dq');  q̂ = Rotate_p⁻¹(q');
+    // dq = rstd·(dq̂ − q̂·mean(dq̂⊙q̂))   (k alike). Each range of rows has its own copy of q̂ on its stack.
+    private static void TransformGradRows(void* context, int first, int last)
+    {
+        var job = (QueryKeyTransform*)context;
+        var (c, d, heads, width) = (job->Channels, job->HeadSize, job->Heads, job->Width);
+        var half = d / 2;
+        var rowWidth = 3L * c;
+        Span<float> normalized = stackalloc float[d];
+        for (var r = first; r < last; r++)
+        {
+            var position = r % job->Length;
+            var cos = job->Rotate ? new ReadOnlySpan<float>(job->Cos + ((long)position * half), half) : default;
+            var sin = job->Rotate ? new ReadOnlySpan<float>(job->Sin + ((long)position * half), half) : default;
+            for (var part = 0; part < 2; part++)
+            {
+                for (var h = 0; h < heads; h++)
+                {
+                    var offset = (r * rowWidth) + (part * c) + (h * d);
+                    var grad = new Span<float>(job->Grads + offset, d);
+                    if (job->Rotate)
+                    {
+                        RotaryEmbedding.Turn(grad, cos, sin, -1f, width);
+                    }
+                    if (job->Normalize)
+                    {
+                        new ReadOnlySpan<float>(job->Qkv + offset, d).CopyTo(normalized);
+                        if (job->Rotate)
+                        {
+                            RotaryEmbedding.Turn(normalized, cos, sin, -1f, width);
+                        }
+                        var meanGradDotNormalized = VectorLoops.Dot(width, grad, normalized) / d;
+                        VectorLoops.Map(width, normalized, grad, grad, new ElementWise.AxpyOperator(-meanGradDotNormalized));
+                        VectorLoops.Map(width, grad, grad, new ElementWise.ScaleOperator(job->Rstd[(2L * r * heads) + (part * heads) + h]));
+                    }
+                }
+            }
+        }
+    }
+
+    // The query/key transform's shapes and buffers for a kernel thread: the [q|k|v] rows (and their gradients), the
+    // rstd kept per row and head, and with rotary positions the cosine and sine tables (pinned by the caller).
+    private struct QueryKeyTransform
+    {
+        public float* Qkv;
+        public float* Grads;
+        public float* Rstd;
+        public float* Cos;
+        public float* Sin;
+        public int Channels;
+        public int Heads;
+        public int HeadSize;
+        public int Length;
+        public bool Normalize;
+        public bool Rotate;
+        public int Width;
+    }
+
     // The weights that multiply V: P, or in training with attention dropout P̃ = Dropout(P) (P itself is kept for the
     // softmax's backward pass).
     private ReadOnlySpan<float> AttentionWeights(Span<float> probabilities, bool training, int seed, long stream)
@@ -204,55 +344,6 @@ public sealed partial class CausalSelfAttention
         probabilities.CopyTo(dropped);
         _dropout.Forward(dropped, training, seed, stream);
         return dropped;
-    }
-
-    // Per head of one [q|k|v] row at position p: q ← Rotate_p(q·rstd_q), rstd_q = 1/√(mean(q²) + ε) (and k alike), keeping
-    // each rstd in rstd[part·H + h] when asked
-    private void TransformQueryKey(Span<float> row, int position, Span<float> rstd)
-    {
-        var (c, d) = (_channels, _headSize);
-        for (var part = 0; part < 2; part++)
-        {
-            for (var h = 0; h < _heads; h++)
-            {
-                var head = row.Slice((part * c) + (h * d), d);
-                if (_queryKeyNorm)
-                {
-                    var scale = 1f / MathF.Sqrt((ElementWise.Dot(head, head) / d) + LayerNorm.DefaultEpsilon);
-                    ElementWise.Scale(head, scale);
-                    if (!rstd.IsEmpty)
-                    {
-                        rstd[(part * _heads) + h] = scale;
-                    }
-                }
-                _rotary?.Rotate(head, position);
-            }
-        }
-    }
-
-    // The gradients of one row back through TransformQueryKey, in place: dq̂ = Rotate_p⁻¹(dq');  q̂ = Rotate_p⁻¹(q');
-    // dq = rstd·(dq̂ − q̂·mean(dq̂⊙q̂))   (k alike)
-    private void TransformQueryKeyBack(Span<float> gradRow, ReadOnlySpan<float> row, int position, ReadOnlySpan<float> rstd)
-    {
-        var (c, d) = (_channels, _headSize);
-        var normalized = _headScratch.AsSpan();
-        for (var part = 0; part < 2; part++)
-        {
-            for (var h = 0; h < _heads; h++)
-            {
-                var offset = (part * c) + (h * d);
-                var grad = gradRow.Slice(offset, d);
-                _rotary?.RotateBack(grad, position);
-                if (_queryKeyNorm)
-                {
-                    row.Slice(offset, d).CopyTo(normalized);
-                    _rotary?.RotateBack(normalized, position);
-                    var meanGradDotNormalized = ElementWise.Dot(grad, normalized) / d;
-                    ElementWise.Axpy(grad, -meanGradDotNormalized, normalized);
-                    ElementWise.Scale(grad, rstd[(part * _heads) + h]);
-                }
-            }
-        }
     }
 
     // Q, K and V of head h are columns h·D.. of their third of a [B, T, 3C] row; scores are [B, H, T, T].
