@@ -1,4 +1,7 @@
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace NanoLlm.Tokenization;
 
@@ -247,15 +250,104 @@ internal static class HuggingFaceBpe
 
     private static JsonDocument Parse(string path)
     {
+        JsonDocument document;
         try
         {
-            return JsonDocument.Parse(File.ReadAllBytes(path));
+            document = JsonDocument.Parse(File.ReadAllBytes(path));
         }
         catch (JsonException e)
         {
             // Where the JSON broke, not the reader's message: that quotes the text, which may hold line breaks.
             throw new FormatException($"{path}: not valid JSON (at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})", e);
         }
+        try
+        {
+            RequireText(document.RootElement, "", path);
+            return document;
+        }
+        catch
+        {
+            document.Dispose();
+            throw;
+        }
+    }
+
+    // The JSON reader checks that a string is UTF-8, and that its \u escapes pair their surrogates, only when the
+    // string is read, and then throws an InvalidOperationException, even from a lookup by name: every name and string is
+    // read once here, first, so that the error names its key.
+    private static void RequireText(JsonElement element, string key, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String when !IsText(element):
+                throw new FormatException($"{path}: {(key.Length == 0 ? "the file" : key)} is not text: {NotText(JsonMarshal.GetRawUtf8Value(element))}");
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (item.ValueKind is JsonValueKind.String or JsonValueKind.Array or JsonValueKind.Object)
+                    {
+                        RequireText(item, $"{key}[{index}]", path);
+                    }
+                    index++;
+                }
+                break;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (!IsText(property))
+                    {
+                        // Shown as written, a byte that is not UTF-8 as U+FFFD.
+                        var raw = JsonMarshal.GetRawUtf8PropertyName(property);
+                        var where = key.Length == 0 ? "" : $"{key}: ";
+                        throw new FormatException($"{path}: {where}the name {TokenQuoting.Quote(Encoding.UTF8.GetString(raw))} is not text: {NotText(raw)}");
+                    }
+                    if (property.Value.ValueKind is JsonValueKind.String or JsonValueKind.Array or JsonValueKind.Object)
+                    {
+                        RequireText(property.Value, Member(key, property.Name), path);
+                    }
+                }
+                break;
+        }
+    }
+
+    private static bool IsText(JsonElement value)
+    {
+        try
+        {
+            _ = value.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsText(JsonProperty property)
+    {
+        try
+        {
+            _ = property.Name;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    private static string NotText(ReadOnlySpan<byte> raw) =>
+        Utf8.IsValid(raw) ? "a \\u escape in it is half a surrogate pair" : "it holds bytes that are not UTF-8";
+
+    // A key as the errors name it: model.vocab, added_tokens[0].content, or a name that is no identifier in quotes.
+    private static string Member(string key, string name)
+    {
+        if (name.Length == 0 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
+        {
+            return $"{key}[{TokenQuoting.Quote(name)}]";
+        }
+        return key.Length == 0 ? name : $"{key}.{name}";
     }
 
     private static Dictionary<string, int> ReadVocab(JsonElement vocab, string origin)

@@ -55,19 +55,19 @@ public sealed class Tokenizer
             _specialBytes[i] = Encoding.UTF8.GetBytes(text);
             if (id < 0 || (id < baseCount && !TokenBytes(id).IsEmpty))
             {
-                throw new FormatException($"special token {text} has id {id}, which the vocabulary already uses");
+                throw new FormatException($"special token {TokenQuoting.Quote(text)} has id {id}, which the vocabulary already uses");
             }
             if (!_specialIndexOfId.TryAdd(id, i))
             {
-                throw new FormatException($"special tokens {_specials[_specialIndexOfId[id]].Text} and {text} have the same id {id}");
+                throw new FormatException($"special tokens {TokenQuoting.Quote(_specials[_specialIndexOfId[id]].Text)} and {TokenQuoting.Quote(text)} have the same id {id}");
             }
             if (Array.FindIndex(_specials, 0, i, s => s.Text == text) >= 0)
             {
-                throw new FormatException($"special token {text} is declared twice");
+                throw new FormatException($"special token {TokenQuoting.Quote(text)} is declared twice");
             }
             if (LooksUp(_specialBytes[i]))
             {
-                throw new FormatException($"special token {text} spells a token of the vocabulary");
+                throw new FormatException($"special token {TokenQuoting.Quote(text)} spells a token of the vocabulary");
             }
             vocabSize = Math.Max(vocabSize, id + 1);
         }

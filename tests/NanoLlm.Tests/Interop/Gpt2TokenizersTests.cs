@@ -115,7 +115,17 @@ public sealed class Gpt2TokenizersTests : IDisposable
         { "added_tokens[0].id beyond", "added_tokens[0]: id 2000000000 is beyond the 301 tokens" },
         { "added_tokens[0].id text", "added_tokens[0]: expected an object with an id" },
         { "model not an object", "model should be an object" },
+        { "pre_tokenizer.type not UTF-8", "pre_tokenizer.type is not text: it holds bytes that are not UTF-8" },
+        { "model.vocab name not UTF-8", "model.vocab: the name \"a\uFFFD\" is not text: it holds bytes that are not UTF-8" },
+        { "model.merges[0] not UTF-8", "model.merges[0] is not text: it holds bytes that are not UTF-8" },
+        { "added_tokens[0].content not UTF-8", "added_tokens[0].content is not text: it holds bytes that are not UTF-8" },
+        { "decoder.type half a surrogate pair", "decoder.type is not text: a \\u escape in it is half a surrogate pair" },
+        { "added token spelling a byte", "added_tokens: special token \"\\n\" spells a token of the vocabulary" },
     };
+
+    // Stand-ins written into the JSON, then replaced by what no JSON writer writes.
+    private const string NotUtf8 = "NOT-UTF-8";
+    private const string HalfSurrogatePair = "HALF-SURROGATE-PAIR";
 
     [Theory]
     [MemberData(nameof(MalformedTokenizerJson))]
@@ -141,9 +151,20 @@ public sealed class Gpt2TokenizersTests : IDisposable
             case "added_tokens[0].id beyond": json["added_tokens"]![0]!["id"] = 2_000_000_000; break;
             case "added_tokens[0].id text": json["added_tokens"]![0]!["id"] = "299"; break;
             case "model not an object": json["model"] = 7; break;
+            case "pre_tokenizer.type not UTF-8": json["pre_tokenizer"]!["type"] = NotUtf8; break;
+            case "model.vocab name not UTF-8": model["vocab"]![NotUtf8] = 0; break;
+            case "model.merges[0] not UTF-8": model["merges"]![0] = NotUtf8; break;
+            case "added_tokens[0].content not UTF-8": json["added_tokens"]![0]!["content"] = NotUtf8; break;
+            case "decoder.type half a surrogate pair": json["decoder"]!["type"] = HalfSurrogatePair; break;
+            case "added token spelling a byte": json["added_tokens"]!.AsArray().Add(new JsonObject { ["id"] = 300, ["content"] = "\n" }); break;
         }
         var path = _folder.File("json/tokenizer.json");
         HuggingFaceTokenizerJson.Write(json, path);
+        // Latin-1 maps bytes to characters one to one: the rest of the file keeps its bytes.
+        var written = Encoding.Latin1.GetString(File.ReadAllBytes(path))
+            .Replace(NotUtf8, "a\u00FF", StringComparison.Ordinal)
+            .Replace(HalfSurrogatePair, "\\uD800", StringComparison.Ordinal);
+        File.WriteAllBytes(path, Encoding.Latin1.GetBytes(written));
         if (fault == "not json")
         {
             File.WriteAllText(path, "{\"model\": {\"type\": \"BPE\",");

@@ -252,6 +252,33 @@ public sealed class TokenizerTests
         Assert.DoesNotContain('\r', message);
     }
 
+    [Fact]
+    public void A_hugging_face_vocab_whose_name_is_not_utf8_is_refused_naming_the_file()
+    {
+        using var folder = new TempFolder();
+        var (vocab, merges) = (Path.Combine(folder.Path, "vocab.json"), Path.Combine(folder.Path, "merges.txt"));
+        File.WriteAllBytes(vocab, [.. "{\"a\": 0, \""u8, 0xFF, .. "\": 1}"u8]);
+        File.WriteAllText(merges, "#version: 0.2\n");
+
+        var message = Assert.Throws<FormatException>(() => Tokenizer.FromHuggingFaceFiles(vocab, merges)).Message;
+
+        Assert.Equal($"{vocab}: the name \"\uFFFD\" is not text: it holds bytes that are not UTF-8", message);
+    }
+
+    [Fact]
+    public void A_special_token_holding_a_line_break_is_quoted_on_one_line()
+    {
+        using var folder = new TempFolder();
+        var (vocab, merges) = (Path.Combine(folder.Path, "vocab.json"), Path.Combine(folder.Path, "merges.txt"));
+        var entries = Enumerable.Range(0, 256).Select(b => (Token: ByteToUnicode(b), Id: b)).Append((Token: "\n", Id: 256));
+        File.WriteAllText(vocab, "{" + string.Join(",", entries.Select(e => $"{System.Text.Json.JsonSerializer.Serialize(e.Token)}:{e.Id}")) + "}");
+        File.WriteAllText(merges, "#version: 0.2\n");
+
+        var message = Assert.Throws<FormatException>(() => Tokenizer.FromHuggingFaceFiles(vocab, merges)).Message;
+
+        Assert.Equal("special token \"\\n\" spells a token of the vocabulary", message);
+    }
+
     /// <summary>256 single bytes at their own ranks, then "ab" and "abc".</summary>
     private static string TinyRanks()
     {

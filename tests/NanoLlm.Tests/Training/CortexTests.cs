@@ -104,7 +104,7 @@ public sealed class CortexTests : IDisposable
     [InlineData("tokenizer.pretrained=gpt2", "[model] vocab_size = 256, but the vocabulary gpt2 has 50257 tokens")]
     [InlineData("tokenizer.pretrained=cl100k_base", "has 100277 tokens; a model holds at most 65536")]
     [InlineData("tokenizer.pretrained=missing.tiktoken", "[tokenizer] pretrained: a ranks file needs [tokenizer] split")]
-    [InlineData("tokenizer.special_tokens=[\"e\"]", "[tokenizer] special_tokens: special token e spells a token of the vocabulary")]
+    [InlineData("tokenizer.special_tokens=[\"e\"]", "[tokenizer] special_tokens: special token \"e\" spells a token of the vocabulary")]
     public void A_tokenizer_that_cannot_be_built_is_a_config_error_naming_the_key(string assignment, string expected)
     {
         var overrides = assignment.Contains("special", StringComparison.Ordinal) ? new[] { assignment, "model.vocab_size=300" } : [assignment];
