@@ -5,7 +5,6 @@ using NanoLlm.Training;
 namespace NanoLlm.IntegrationTests;
 
 /// <summary>What a user expects around a training run: metrics, plot, Ctrl-C, resume, divergence.</summary>
-[Collection(SignalledRuns.Name)]
 public sealed class TrainingRunTests : IDisposable
 {
     private const string TinyGpt = """
