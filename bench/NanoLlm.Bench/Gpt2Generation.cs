@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using NanoLlm.Config;
 using NanoLlm.Interop;
+using NanoLlm.Model;
 using NanoLlm.Sampling;
 using NanoLlm.Tensors;
 
@@ -54,8 +55,70 @@ public static class Gpt2Generation
             var rate = rates[1];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{threads} | {bandwidth / 1e9:F2} | {limit:F1} | {rate:F1} ({rates[0]:F1} … {rates[2]:F1}) | {1000 / rate:F0} | {limit / rate:F2}x"));
+            TokenParts(model, 1000 / rate);
         }
+        Console.WriteLine($"load average {File.ReadAllText("/proc/loadavg").Trim()}");
         SamplingCost();
+    }
+
+    // Where a token's time goes: its 49 matrix-vector products timed alone over the model's weights (the blocks' 48,
+    // then the head's), the rest (norms, attention over the cache, GELU, residuals, arg max) by difference; and the
+    // same products with the previous kernel, side by side.
+    private static void TokenParts(GptModel model, double tokenMilliseconds)
+    {
+        var products = new List<(Parameter Weight, bool Head)>();
+        foreach (var parameter in model.Parameters.Parameters)
+        {
+            if (parameter.HiddenMatrix)
+            {
+                products.Add((parameter, false));
+            }
+        }
+        products.Add((model.Parameters["wte"], true));
+        var x = new float[products.Max(p => p.Weight.Shape[1])];
+        x.AsSpan().Fill(0.01f);
+        var y = new float[products.Max(p => p.Weight.Shape[0])];
+        var (blocks, head, previousBlocks, previousHead) = (new List<double>(), new List<double>(), new List<double>(), new List<double>());
+        for (var repeat = 0; repeat < 11; repeat++)
+        {
+            foreach (var previous in new[] { false, true })
+            {
+                var (blockSeconds, headSeconds) = (0.0, 0.0);
+                foreach (var (weight, isHead) in products)
+                {
+                    var (outputs, inputs) = (weight.Shape[0], weight.Shape[1]);
+                    var clock = Stopwatch.StartNew();
+                    if (previous)
+                    {
+                        PreviousMatVec.Forward(y, x, weight.Values, outputs, inputs);
+                    }
+                    else
+                    {
+                        MatVec.Forward(y, x, weight.Values, [], outputs, inputs);
+                    }
+                    var seconds = clock.Elapsed.TotalSeconds;
+                    (blockSeconds, headSeconds) = isHead ? (blockSeconds, headSeconds + seconds) : (blockSeconds + seconds, headSeconds);
+                }
+                if (repeat > 0)
+                {
+                    (previous ? previousBlocks : blocks).Add(blockSeconds * 1000);
+                    (previous ? previousHead : head).Add(headSeconds * 1000);
+                }
+            }
+        }
+        var blockBytes = products.Where(p => !p.Head).Sum(p => 4.0 * p.Weight.Length);
+        var headBytes = 4.0 * model.Parameters["wte"].Length;
+        var (b, h, pb, ph) = (Median(blocks), Median(head), Median(previousBlocks), Median(previousHead));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  a token's {tokenMilliseconds:F1} ms: the blocks' {products.Count - 1} products {b:F1} ms ({blockBytes / b / 1e6:F1} GB/s), the head's {h:F1} ms ({headBytes / h / 1e6:F1} GB/s), the rest {tokenMilliseconds - b - h:F1} ms"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  the same products row by row (the previous kernel): {pb:F1} + {ph:F1} ms ({(blockBytes + headBytes) / (pb + ph) / 1e6:F1} GB/s), {(pb + ph) / (b + h):F2}x the time"));
+    }
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        return values[values.Count / 2];
     }
 
     private static void SamplingCost()
