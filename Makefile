@@ -24,7 +24,7 @@ BIN_SERVER = src/NanoLlm.Server/bin/$(CONFIGURATION)/net10.0/NanoLlm.Server.dll
 PACKAGES  = bin/packages
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity llmc-loss bench-gpt2 fuzz serve pack tool bench-serve explain bench-diagnostics prepare speedrun speedrun-short muon-parity bench-peak libtorch-peer
+.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity llmc-loss bench-gpt2 bench-generation fuzz serve pack tool bench-serve explain bench-diagnostics prepare speedrun speedrun-short muon-parity bench-peak libtorch-peer
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -145,6 +145,13 @@ bench-gpt2: data
 ifneq ($(GPT2_GENERATION),0)
 	$(DOTNET) $(BIN_BENCH) --gpt2-generation
 endif
+
+# Generation alone (bench-gpt2 ends with it): a GPT-2-124M-shaped model with the KV cache at 1 and 2 threads against
+# the memory-bandwidth limit, a token broken down by part, the matrix-vector kernel beside the previous one.
+bench-generation:
+	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
+	$(DOTNET) $(BIN_BENCH) --gpt2-generation
+
 # The weights over OpenAI's HTTP API on 127.0.0.1 ([server] in the run file); PORT= overrides its port, 0 picks a
 # free one. It prints the address it listens on; Ctrl-C stops it.
 PORT ?=

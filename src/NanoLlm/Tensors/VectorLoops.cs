@@ -362,10 +362,9 @@ internal static class VectorLoops
         ref var xs = ref MemoryMarshal.GetReference(x);
         ref var ys = ref MemoryMarshal.GetReference(y);
         var length = (nuint)x.Length;
-        nuint i = 0;
-        var sum = 0f;
         if (width >= 512 && length >= 16)
         {
+            nuint i = 0;
             var (lanes, lanes1, lanes2, lanes3) = (Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero);
             for (; i + 64 <= length; i += 64)
             {
@@ -374,12 +373,37 @@ internal static class VectorLoops
                 lanes2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref xs, i + 32), Vector512.LoadUnsafe(ref ys, i + 32), lanes2);
                 lanes3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref xs, i + 48), Vector512.LoadUnsafe(ref ys, i + 48), lanes3);
             }
-            for (; i + 16 <= length; i += 16)
-            {
-                lanes = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref xs, i), Vector512.LoadUnsafe(ref ys, i), lanes);
-            }
-            sum += HorizontalSum((lanes + lanes1) + (lanes2 + lanes3));
+            return FinishDot512(width, x, y, i, lanes, lanes1, lanes2, lanes3);
         }
+        return DotTail(width, x, y, 0, 0f);
+    }
+
+    /// <summary>
+    /// The rest of <see cref="Dot"/> on its 512-bit path once its 64-float steps have run up to <paramref name="i"/>
+    /// into the four accumulators: a kernel that runs those steps over several rows at once finishes each row here
+    /// and gets Dot's result to the bit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float FinishDot512(
+        int width, ReadOnlySpan<float> x, ReadOnlySpan<float> y, nuint i, Vector512<float> lanes, Vector512<float> lanes1, Vector512<float> lanes2, Vector512<float> lanes3)
+    {
+        ref var xs = ref MemoryMarshal.GetReference(x);
+        ref var ys = ref MemoryMarshal.GetReference(y);
+        var length = (nuint)x.Length;
+        for (; i + 16 <= length; i += 16)
+        {
+            lanes = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref xs, i), Vector512.LoadUnsafe(ref ys, i), lanes);
+        }
+        return DotTail(width, x, y, i, 0f + HorizontalSum((lanes + lanes1) + (lanes2 + lanes3)));
+    }
+
+    // sum + Σ_{i′ ≥ i} x[i′]·y[i′] in Dot's narrower steps: 256-bit, 128-bit, then one float at a time.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float DotTail(int width, ReadOnlySpan<float> x, ReadOnlySpan<float> y, nuint i, float sum)
+    {
+        ref var xs = ref MemoryMarshal.GetReference(x);
+        ref var ys = ref MemoryMarshal.GetReference(y);
+        var length = (nuint)x.Length;
         if (width >= 256 && length - i >= 8)
         {
             var lanes = Vector256<float>.Zero;
