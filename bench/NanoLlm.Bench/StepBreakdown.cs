@@ -99,22 +99,16 @@ public static class StepBreakdown
         return results;
     }
 
-    // A training step as the trainer takes one: forward (with dropout), backward, clipping (or the norm alone), update.
+    // A training step as the trainer takes one: forward (with dropout), backward, the gradient norm, the update (with
+    // clipping's scale folded in).
     private static float TrainingStep(StepShape shape, GptModel model, IOptimizer optimizer, int[] inputs, int[] targets)
     {
         model.Training = true;
         model.Parameters.ZeroGrads();
         var loss = model.Forward(inputs, targets, shape.Batch, shape.Length);
         model.Backward();
-        if (shape.GradClip > 0)
-        {
-            GradientClipping.Clip(model.Parameters, shape.GradClip);
-        }
-        else
-        {
-            GradientClipping.GlobalNorm(model.Parameters);
-        }
-        optimizer.Update(model.Parameters, shape.LearningRate);
+        var norm = GradientClipping.GlobalNorm(model.Parameters);
+        optimizer.Update(model.Parameters, shape.LearningRate, shape.GradClip > 0 ? GradientClipping.ScaleFor(norm, shape.GradClip) : 1f);
         return loss;
     }
 
@@ -178,14 +172,15 @@ public static class StepBreakdown
         }
         list.AddRange(
         [
-            new("Residual additions", 2 * layers, Median(() => ElementWise.Add(y, x, x), seconds), 0),
+            // LayerNorm adds the block's first residual in its own pass (AddForward); RMSNorm adds it apart.
+            new("Residual additions", norm is LayerNormalization ? layers : 2 * layers, Median(() => ElementWise.Add(y, x, x), seconds), 0),
             new("Head (Linear to V)", 1, Median(() => Linear.Forward(logits, x, head, null, rows), seconds), Median(() => Linear.Backward(dx, head, null, dlogits, x, rows), seconds)),
             new("Cross-entropy (softmax, loss, ∂logits)", 1, Median(() => CrossEntropy.ForwardBackward(dlogits, logits, tokens, rows, vocab), seconds), 0),
             new("Token embedding (gather; scatter-add)", 1,
                 Median(() => Embedding.Forward(y, model.Parameters["wte"].Values, tokens, channels), seconds),
                 Median(() => Embedding.Backward(model.Parameters["wte"].Grads, dx, tokens, channels), seconds)),
             new("Gradient zeroing", 1, Median(model.Parameters.ZeroGrads, seconds), 0),
-            new("Gradient norm + clipping", 1, Median(() => GradientClipping.Clip(model.Parameters, 1.0), seconds), 0),
+            new("Gradient norm", 1, Median(() => GradientClipping.GlobalNorm(model.Parameters), seconds), 0),
         ]);
         if (optimizer is Muon muon)
         {
@@ -199,7 +194,7 @@ public static class StepBreakdown
         }
         else
         {
-            list.Add(new($"{optimizer.GetType().Name} update", 1, Median(() => optimizer.Update(model.Parameters, shape.LearningRate), seconds), 0));
+            list.Add(new($"{optimizer.GetType().Name} update (clipping's scale folded in)", 1, Median(() => optimizer.Update(model.Parameters, shape.LearningRate, 0.5f), seconds), 0));
         }
         return list;
     }

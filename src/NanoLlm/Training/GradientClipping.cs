@@ -14,10 +14,14 @@ public static class GradientClipping
     public static double Clip(ParameterSet parameters, double maxNorm)
     {
         var norm = GlobalNorm(parameters);
-        if (norm > maxNorm)
+        var scale = ScaleFor(norm, maxNorm);
+        if (scale != 1f)
         {
-            ElementWise.Scale(parameters.Grads, (float)(maxNorm / norm));
+            ElementWise.Scale(parameters.Grads, scale);
         }
         return norm;
     }
+
+    /// <summary>The factor <see cref="Clip"/> multiplies gradients of norm <paramref name="norm"/> by: c/‖g‖ above c = <paramref name="maxNorm"/>, else 1.</summary>
+    public static float ScaleFor(double norm, double maxNorm) => norm > maxNorm ? (float)(maxNorm / norm) : 1f;
 }

@@ -35,4 +35,16 @@ public sealed class GradientClippingTests
         Assert.Equal(0.5, norm, 1e-6);
         Assert.Equal([0.3f, 0.4f, 0f, 0f], parameters.Grads);
     }
+
+    [Fact]
+    public void The_scale_an_optimizer_folds_in_is_the_one_clip_applies()
+    {
+        var (clipped, measured) = (WithGradients(3, 4, 12, 0), WithGradients(3, 4, 12, 0));
+
+        GradientClipping.Clip(clipped, 1.0);
+        var scale = GradientClipping.ScaleFor(GradientClipping.GlobalNorm(measured), 1.0);
+
+        Assert.Equal(clipped.Grads, measured.Grads.Select(g => g * scale).ToArray());
+        Assert.Equal(1f, GradientClipping.ScaleFor(0.5, 1.0));
+    }
 }
