@@ -6,8 +6,8 @@ namespace NanoLlm.Training;
 /// <summary>Clipping by global norm (Pascanu et al. 2013): all gradients are scaled together, keeping their direction.</summary>
 public static class GradientClipping
 {
-    /// <summary>‖g‖₂ over every parameter, summed in double.</summary>
-    public static double GlobalNorm(ParameterSet parameters) => Math.Sqrt(ElementWise.SumOfSquares(parameters.Grads));
+    /// <summary>‖g‖₂ over every parameter, summed in double, in fixed chunks the threads share (the same for any thread count).</summary>
+    public static double GlobalNorm(ParameterSet parameters) => Math.Sqrt(ElementWise.ChunkedSumOfSquares(parameters.Grads));
 
     // g ← g · min(1, c/‖g‖)
     /// <summary>Scales the gradients so their global norm is at most <paramref name="maxNorm"/>; returns the norm before clipping.</summary>

@@ -1,4 +1,5 @@
 using NanoLlm.Model;
+using NanoLlm.Tensors;
 using NanoLlm.Training;
 
 namespace NanoLlm.Tests.Training;
@@ -46,5 +47,26 @@ public sealed class GradientClippingTests
 
         Assert.Equal(clipped.Grads, measured.Grads.Select(g => g * scale).ToArray());
         Assert.Equal(1f, GradientClipping.ScaleFor(0.5, 1.0));
+    }
+
+    [Fact]
+    public void The_global_norm_is_the_same_bits_on_one_and_two_threads()
+    {
+        var parameters = new ParameterSet([new("w", [700, 300], true), new("b", [301], false)]);
+        var random = new Random(3);
+        for (var i = 0; i < parameters.Count; i++)
+        {
+            parameters.Grads[i] = (float)(random.NextDouble() - 0.5);
+        }
+        double Norm(int threads)
+        {
+            using (KernelSettings.Override(KernelSettings.HardwareVectorWidth, threads))
+            {
+                return GradientClipping.GlobalNorm(parameters);
+            }
+        }
+
+        Assert.Equal(BitConverter.DoubleToInt64Bits(Norm(1)), BitConverter.DoubleToInt64Bits(Norm(2)));
+        Assert.Equal(Math.Sqrt(parameters.Grads.Sum(g => (double)g * g)), Norm(2), 1e-9);
     }
 }
