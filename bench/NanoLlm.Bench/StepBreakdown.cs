@@ -15,7 +15,8 @@ namespace NanoLlm.Bench;
 /// and the model's own shapes, times how often a step runs it (rows "of which" are inside the row above and not added
 /// again); then ms/step, tokens/s and MFU against the peak <see cref="PeakProbe"/> measures at the same thread count.
 /// Each figure is the median of up to 30 timed repetitions (fewer when a repetition is long: about <c>seconds</c> of
-/// timing each) after warm-up.
+/// timing each) after warm-up; the whole step also gets the process's CPU time per step, which work from other
+/// processes on the same cores inflates far less than the wall clock.
 /// </summary>
 public static class StepBreakdown
 {
@@ -41,6 +42,7 @@ public static class StepBreakdown
 
         Console.WriteLine($"GPT training step, {shape}, {model.Parameters.Count:N0} parameters, {flopsPerToken / 1e6:F2} MFLOP a token (6·N + 12·L·T·C, N = {ModelFlops.NonEmbeddingParameters(model.Parameters):N0} without wpe), SIMD={KernelSettings.VectorWidth}; load average {PeakProbe.LoadAverage()}");
         var steps = new Dictionary<int, double>();
+        var cpu = new Dictionary<int, double>();
         var tables = new Dictionary<int, List<Part>>();
         var previousThreads = KernelSettings.MaxThreads;
         try
@@ -54,6 +56,7 @@ public static class StepBreakdown
             {
                 KernelSettings.MaxThreads = threads;
                 steps[threads] = Median(Step, seconds);
+                cpu[threads] = CpuMilliseconds(Step, (int)Math.Clamp(seconds * 1000 / steps[threads], 3, 30));
                 if (parts)
                 {
                     tables[threads] = Parts(shape, model, optimizer, seconds);
@@ -93,28 +96,22 @@ public static class StepBreakdown
             var mfu = ModelFlops.Utilization(flopsPerToken, tokensPerSecond, peak);
             results.Add(new Result(threads, steps[threads], tokensPerSecond, mfu));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"step {shape.Name} threads={threads}: {steps[threads]:F2} ms/step, {tokensPerSecond:F0} tokens/s, {flopsPerToken * tokensPerSecond / 1e9:F1} GFLOP/s, MFU {mfu:P1} of {peak:F1} GFLOP/s measured peak"));
+                $"step {shape.Name} threads={threads}: {steps[threads]:F2} ms/step, {tokensPerSecond:F0} tokens/s, {flopsPerToken * tokensPerSecond / 1e9:F1} GFLOP/s, MFU {mfu:P1} of {peak:F1} GFLOP/s measured peak; {cpu[threads]:F2} CPU ms/step"));
         }
         Console.WriteLine($"load average after: {PeakProbe.LoadAverage()}");
         return results;
     }
 
-    // A training step as the trainer takes one: forward (with dropout), backward, clipping (or the norm alone), update.
+    // A training step as the trainer takes one: forward (with dropout), backward, the gradient norm, the update (with
+    // clipping's scale folded in).
     private static float TrainingStep(StepShape shape, GptModel model, IOptimizer optimizer, int[] inputs, int[] targets)
     {
         model.Training = true;
         model.Parameters.ZeroGrads();
         var loss = model.Forward(inputs, targets, shape.Batch, shape.Length);
         model.Backward();
-        if (shape.GradClip > 0)
-        {
-            GradientClipping.Clip(model.Parameters, shape.GradClip);
-        }
-        else
-        {
-            GradientClipping.GlobalNorm(model.Parameters);
-        }
-        optimizer.Update(model.Parameters, shape.LearningRate);
+        var norm = GradientClipping.GlobalNorm(model.Parameters);
+        optimizer.Update(model.Parameters, shape.LearningRate, shape.GradClip > 0 ? GradientClipping.ScaleFor(norm, shape.GradClip) : 1f);
         return loss;
     }
 
@@ -178,14 +175,15 @@ public static class StepBreakdown
         }
         list.AddRange(
         [
-            new("Residual additions", 2 * layers, Median(() => ElementWise.Add(y, x, x), seconds), 0),
+            // LayerNorm adds the block's first residual in its own pass (AddForward); RMSNorm adds it apart.
+            new("Residual additions", norm is LayerNormalization ? layers : 2 * layers, Median(() => ElementWise.Add(y, x, x), seconds), 0),
             new("Head (Linear to V)", 1, Median(() => Linear.Forward(logits, x, head, null, rows), seconds), Median(() => Linear.Backward(dx, head, null, dlogits, x, rows), seconds)),
             new("Cross-entropy (softmax, loss, ∂logits)", 1, Median(() => CrossEntropy.ForwardBackward(dlogits, logits, tokens, rows, vocab), seconds), 0),
             new("Token embedding (gather; scatter-add)", 1,
                 Median(() => Embedding.Forward(y, model.Parameters["wte"].Values, tokens, channels), seconds),
                 Median(() => Embedding.Backward(model.Parameters["wte"].Grads, dx, tokens, channels), seconds)),
             new("Gradient zeroing", 1, Median(model.Parameters.ZeroGrads, seconds), 0),
-            new("Gradient norm + clipping", 1, Median(() => GradientClipping.Clip(model.Parameters, 1.0), seconds), 0),
+            new("Gradient norm", 1, Median(() => GradientClipping.GlobalNorm(model.Parameters), seconds), 0),
         ]);
         if (optimizer is Muon muon)
         {
@@ -199,13 +197,28 @@ public static class StepBreakdown
         }
         else
         {
-            list.Add(new($"{optimizer.GetType().Name} update", 1, Median(() => optimizer.Update(model.Parameters, shape.LearningRate), seconds), 0));
+            list.Add(new($"{optimizer.GetType().Name} update (clipping's scale folded in)", 1, Median(() => optimizer.Update(model.Parameters, shape.LearningRate, 0.5f), seconds), 0));
         }
         return list;
     }
 
     private static float[] RandomArray(int length, Random random) =>
         [.. Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() - 0.5))];
+
+    // The process's CPU time per call over `count` calls, in milliseconds: on shared cores the wall clock also counts the
+    // time other work held the core, CPU time much less so (on one thread; with helpers it includes their waiting).
+    private static double CpuMilliseconds(Action action, int count)
+    {
+        using var process = Process.GetCurrentProcess();
+        process.Refresh();
+        var before = process.TotalProcessorTime;
+        for (var i = 0; i < count; i++)
+        {
+            action();
+        }
+        process.Refresh();
+        return (process.TotalProcessorTime - before).TotalMilliseconds / count;
+    }
 
     // Milliseconds: the median of up to 30 timed runs (at least 3, and fewer than 30 when they would take longer than
     // `seconds`), after warm-ups.

@@ -203,8 +203,7 @@ public sealed partial class GptModel : ILanguageModel
         var finalNormGrads = _finalNormGrads.AsSpan(0, size);
         var residualGrads = _residualGrads.AsSpan(0, size);
 
-        finalNormGrads.Clear();
-        Linear.Backward(finalNormGrads, _head, null, _logitGrads.AsSpan(0, rows * _vocabSize), _finalNormOutput, rows);
+        Linear.Backward(finalNormGrads, _head, null, _logitGrads.AsSpan(0, rows * _vocabSize), _finalNormOutput, rows, accumulate: false);
         residualGrads.Clear();
         _finalNorm.Backward(residualGrads, finalNormGrads, _residuals[^1], rows);
         for (var l = _blocks.Length - 1; l >= 0; l--)

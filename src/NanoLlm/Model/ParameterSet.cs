@@ -1,4 +1,5 @@
 using NanoLlm.Config;
+using NanoLlm.Tensors;
 
 namespace NanoLlm.Model;
 
@@ -112,7 +113,7 @@ public sealed class ParameterSet
 
     public bool TryGet(string name, out Parameter parameter) => _byName.TryGetValue(name, out parameter!);
 
-    public void ZeroGrads() => Array.Clear(Grads);
+    public void ZeroGrads() => ElementWise.Clear(Grads);
 
     /// <summary>
     /// Until disposed, a set of more than <paramref name="maxCount"/> parameters on this thread is refused before

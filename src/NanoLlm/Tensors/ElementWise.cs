@@ -5,8 +5,27 @@ using System.Runtime.Intrinsics;
 namespace NanoLlm.Tensors;
 
 /// <summary>The small element-wise operations the layers and optimizers need: sums, scaling, AXPY, norms.</summary>
-public static class ElementWise
+public static unsafe class ElementWise
 {
+    /// <summary>Floats of one chunk of <see cref="ChunkedSumOfSquares"/>.</summary>
+    public const int SquaresChunk = 1 << 16;
+
+    // Floats one thread clears at a time.
+    private const int ClearChunk = 1 << 16;
+
+    [ThreadStatic]
+    private static double[]? _chunkSums;
+
+    // y = 0, threads clearing fixed chunks (a model's gradients: hundreds of megabytes for GPT-2)
+    public static void Clear(Span<float> y)
+    {
+        fixed (float* yp = y)
+        {
+            var job = new ClearJob { Y = yp, Length = y.Length };
+            ParallelRows.For((y.Length + ClearChunk - 1) / ClearChunk, ClearChunk, &ClearChunks, &job);
+        }
+    }
+
     // y += x
     public static void Add(Span<float> y, ReadOnlySpan<float> x)
     {
@@ -47,14 +66,45 @@ public static class ElementWise
         return VectorLoops.Dot(KernelSettings.VectorWidth, x, y);
     }
 
+    /// <summary>
+    /// <see cref="SumOfSquares(ReadOnlySpan{float})"/> over fixed chunks of <see cref="SquaresChunk"/> floats, which threads share, and the
+    /// chunks' sums added in order: the same bits for any thread count (and <see cref="SumOfSquares(ReadOnlySpan{float})"/>'s for one chunk).
+    /// </summary>
+    // Σ_chunks (Σ x² over the chunk), in double
+    public static double ChunkedSumOfSquares(ReadOnlySpan<float> x)
+    {
+        var chunks = (x.Length + SquaresChunk - 1) / SquaresChunk;
+        if (chunks <= 1)
+        {
+            return SumOfSquares(x);
+        }
+        if (_chunkSums is null || _chunkSums.Length < chunks)
+        {
+            _chunkSums = GC.AllocateUninitializedArray<double>(chunks, pinned: true);
+        }
+        fixed (float* xp = x)
+        fixed (double* sums = _chunkSums)
+        {
+            var job = new SquaresJob { X = xp, Sums = sums, Length = x.Length, Width = KernelSettings.VectorWidth };
+            ParallelRows.For(chunks, SquaresChunk, &SquaresChunks, &job);
+            double sum = 0;
+            for (var i = 0; i < chunks; i++)
+            {
+                sum += sums[i];
+            }
+            return sum;
+        }
+    }
+
     // Σ x², each square and the sum in double (for gradient norms over millions of parameters)
-    public static double SumOfSquares(ReadOnlySpan<float> x)
+    public static double SumOfSquares(ReadOnlySpan<float> x) => SumOfSquares(x, KernelSettings.VectorWidth);
+
+    private static double SumOfSquares(ReadOnlySpan<float> x, int width)
     {
         ref var xs = ref MemoryMarshal.GetReference(x);
         var length = (nuint)x.Length;
         nuint i = 0;
         double sum = 0;
-        var width = KernelSettings.VectorWidth;
         if (width >= 512 && length >= 16)
         {
             var (even, odd) = (Vector512<double>.Zero, Vector512<double>.Zero);
@@ -96,12 +146,43 @@ public static class ElementWise
         return sum;
     }
 
+    private static void ClearChunks(void* context, int first, int last)
+    {
+        var job = (ClearJob*)context;
+        var start = (long)first * ClearChunk;
+        new Span<float>(job->Y + start, (int)(Math.Min((long)last * ClearChunk, job->Length) - start)).Clear();
+    }
+
+    private static void SquaresChunks(void* context, int first, int last)
+    {
+        var job = (SquaresJob*)context;
+        for (var chunk = first; chunk < last; chunk++)
+        {
+            var start = (long)chunk * SquaresChunk;
+            job->Sums[chunk] = SumOfSquares(new ReadOnlySpan<float>(job->X + start, (int)Math.Min(SquaresChunk, job->Length - start)), job->Width);
+        }
+    }
+
     internal static void CheckSameLength(int expected, int actual)
     {
         if (expected != actual)
         {
             throw new ArgumentException($"Spans of {expected} and {actual} floats: the lengths must match.");
         }
+    }
+
+    private struct SquaresJob
+    {
+        public float* X;
+        public double* Sums;
+        public int Length;
+        public int Width;
+    }
+
+    private struct ClearJob
+    {
+        public float* Y;
+        public int Length;
     }
 
     // (x, y) → x + y

@@ -38,8 +38,9 @@ internal unsafe struct GemmOperands
 /// </summary>
 internal static unsafe partial class Gemm
 {
-    // Depth of one packed block: the B panel (KC×NR) stays in L1 while the A panels stream from L2.
-    private const int BlockDepth = 256;
+    // Depth of one packed block: the B panel (KC×NR) stays in L1 while the A panels stream from L2. Each block's sum
+    // starts from zero and is added to C, so a product's rounding depends on where its blocks start.
+    public const int BlockDepth = 256;
 
     // Packed regions start on 64-byte boundaries so the B panel loads never split a cache line.
     private const int AlignmentFloats = 16;

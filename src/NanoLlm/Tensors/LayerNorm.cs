@@ -12,6 +12,9 @@ public static unsafe class LayerNorm
 {
     public const float DefaultEpsilon = 1e-5f;
 
+    // Below this many element operations a thread does not pay for waking it (as ParallelRows).
+    private const long MinWorkPerThread = 1L << 16;
+
     // ŷ = (x − μ)·rstd, rstd = 1/√(var + ε);  y = ŷ·γ + β   (per row; mean[r] = μ, rstd[r] kept)
     public static void Forward(
         Span<float> y, Span<float> mean, Span<float> rstd, ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
@@ -30,6 +33,27 @@ public static unsafe class LayerNorm
         }
     }
 
+    // s = a + b;  y = (s − μ)·rstd·γ + β   (a residual addition and the LayerNorm after it, row by row in one pass: the
+    // same numbers as ElementWise.Add then Forward, the sum still in cache when it is normalized)
+    public static void AddForward(
+        Span<float> sum, Span<float> y, Span<float> mean, Span<float> rstd, ReadOnlySpan<float> a, ReadOnlySpan<float> b,
+        ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, int rows, int cols, float epsilon = DefaultEpsilon)
+    {
+        Softmax.CheckShape(sum.Length, rows, cols, nameof(sum));
+        Softmax.CheckShape(a.Length, rows, cols, nameof(a));
+        Softmax.CheckShape(b.Length, rows, cols, nameof(b));
+        Softmax.CheckShape(y.Length, rows, cols, nameof(y));
+        Softmax.CheckShape(mean.Length, rows, 1, nameof(mean));
+        Softmax.CheckShape(rstd.Length, rows, 1, nameof(rstd));
+        Softmax.CheckShape(gamma.Length, 1, cols, nameof(gamma));
+        Softmax.CheckShape(beta.Length, 1, cols, nameof(beta));
+        fixed (float* yp = y, mp = mean, rp = rstd, sp = sum, ap = a, bp = b, gp = gamma, betap = beta)
+        {
+            var job = new Job { Y = yp, Mean = mp, Rstd = rp, X = sp, A = ap, B = bp, Gamma = gp, Beta = betap, Rows = rows, Cols = cols, Epsilon = epsilon, Width = KernelSettings.VectorWidth };
+            ParallelRows.For(rows, cols * 4L, &ForwardRows, &job);
+        }
+    }
+
     // dx += rstd·(dŷ − mean(dŷ) − ŷ·mean(dŷ·ŷ)) with dŷ = dy·γ;  dγ += Σ_rows dy·ŷ;  dβ += Σ_rows dy
     public static void Backward(
         Span<float> dx, Span<float> dgamma, Span<float> dbeta, ReadOnlySpan<float> dy, ReadOnlySpan<float> x,
@@ -45,11 +69,20 @@ public static unsafe class LayerNorm
         Softmax.CheckShape(dbeta.Length, 1, cols, nameof(dbeta));
         fixed (float* dxp = dx, dgp = dgamma, dbp = dbeta, dyp = dy, xp = x, mp = mean, rp = rstd, gp = gamma)
         {
-            var job = new Job { Y = dxp, Dgamma = dgp, Dbeta = dbp, Dy = dyp, X = xp, Mean = mp, Rstd = rp, Gamma = gp, Rows = rows, Cols = cols, Width = KernelSettings.VectorWidth };
-            ParallelRows.For(rows, cols * 4L, &InputGradientRows, &job);
-            // dγ and dβ sum over rows, so their threads split the columns instead (16 at a time, a whole vector).
-            ParallelRows.For((cols + 15) / 16, rows * 16L * 2, &ParameterGradientColumns, &job);
+            // One call for both: part i takes the i-th range of rows for dx and, since dγ and dβ sum over rows, the i-th
+            // range of columns (16 at a time, a whole vector) for them.
+            var parts = (int)Math.Clamp((long)rows * cols * 6 / MinWorkPerThread, 1, Math.Max(1, Math.Min(KernelSettings.MaxThreads, rows)));
+            var job = new Job { Y = dxp, Dgamma = dgp, Dbeta = dbp, Dy = dyp, X = xp, Mean = mp, Rstd = rp, Gamma = gp, Rows = rows, Cols = cols, Width = KernelSettings.VectorWidth, Parts = parts };
+            KernelThreads.Run(parts, &BackwardPart, &job);
         }
+    }
+
+    private static void BackwardPart(void* context, int part)
+    {
+        var job = (Job*)context;
+        var (rows, groups, parts) = (job->Rows, (job->Cols + 15) / 16, job->Parts);
+        InputGradientRows(job, (int)((long)rows * part / parts), (int)((long)rows * (part + 1) / parts));
+        ParameterGradientColumns(job, (int)((long)groups * part / parts), (int)((long)groups * (part + 1) / parts));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -61,6 +94,13 @@ public static unsafe class LayerNorm
         var beta = new ReadOnlySpan<float>(job->Beta, cols);
         for (var r = first; r < last; r++)
         {
+            if (job->A != null)
+            {
+                var offset = (long)r * cols;
+                VectorLoops.Map(
+                    job->Width, new ReadOnlySpan<float>(job->A + offset, cols), new ReadOnlySpan<float>(job->B + offset, cols), new Span<float>(job->X + offset, cols),
+                    default(ElementWise.AddOperator));
+            }
             var x = new ReadOnlySpan<float>(job->X + ((long)r * cols), cols);
             var y = new Span<float>(job->Y + ((long)r * cols), cols);
             var mean = VectorLoops.Sum(job->Width, x, default(Identity)) / cols;
@@ -134,10 +174,13 @@ public static unsafe class LayerNorm
         public float* Dgamma;
         public float* Dbeta;
         public float* Dy;
+        public float* A;
+        public float* B;
         public int Rows;
         public int Cols;
         public float Epsilon;
         public int Width;
+        public int Parts;
     }
 
     private readonly struct Identity : IUnaryOperator

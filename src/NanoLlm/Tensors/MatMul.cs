@@ -19,6 +19,9 @@ public static unsafe class MatMul
     // Below this many floating-point operations (about 50 µs of one core) a thread does not pay for waking it.
     private const long MinFlopsPerThread = 1L << 23;
 
+    // Columns of a bias gradient one thread sums at a time: four cache lines of each row.
+    private const int BiasBlock = 64;
+
     // Y[M,N] = X[M,K]·W[N,K]ᵀ + b[N]   (overwrites Y; an empty b means no bias)
     public static void Forward(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, int m, int k, int n)
     {
@@ -101,42 +104,60 @@ public static unsafe class MatMul
         }
     }
 
-    // dX[M,K] += dY[M,N]·W[N,K]
-    public static void BackwardInput(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, int m, int k, int n)
+    // dX[M,K] += dY[M,N]·W[N,K]   (dX = dY·W without accumulate: the same bits as accumulating into zeros, without clearing first)
+    public static void BackwardInput(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, int m, int k, int n, bool accumulate = true)
     {
-        CheckSizes(m, k, n);
-        CheckLength(dx, (long)m * k, nameof(dx));
-        CheckLength(dy, (long)m * n, nameof(dy));
-        CheckLength(w, (long)n * k, nameof(w));
+        CheckBackwardInput(dx, dy, w, m, k, n);
         fixed (float* dxp = dx, dyp = dy, wp = w)
         {
-            var job = new GemmJob
-            {
-                Operands = new GemmOperands
-                {
-                    A = dyp,
-                    ARowStride = n,
-                    AColumnStride = 1,
-                    B = wp,
-                    BRowStride = k,
-                    BColumnStride = 1,
-                    C = dxp,
-                    CRowStride = k,
-                    M = m,
-                    K = n,
-                    N = k,
-                    Alpha = 1f,
-                    Accumulate = true,
-                },
-                Batches = 1,
-                Heads = 1,
-            };
+            var job = InputGradient(dxp, dyp, wp, m, k, n, accumulate);
             Run(ref job);
         }
     }
 
     // dW[N,K] += dY[M,N]ᵀ·X[M,K];  db[N] += Σ_rows dY   (an empty db is skipped)
     public static void BackwardWeight(Span<float> dw, Span<float> db, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int m, int k, int n)
+    {
+        CheckBackwardWeight(dw, db, dy, x, m, k, n);
+        fixed (float* dwp = dw, dbp = db, dyp = dy, xp = x)
+        {
+            var job = WeightGradient(dwp, db.IsEmpty ? null : dbp, dyp, xp, m, k, n);
+            Run(ref job);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="BackwardWeight"/> and <see cref="BackwardInput"/> in one call: the threads take the bias gradient's
+    /// blocks of columns, then the weight product's chunks, then the input product's, so one product's small or uneven
+    /// share is made up by the other's and the threads meet once, not twice. The same bits as the two calls.
+    /// </summary>
+    // dW[N,K] += dY[M,N]ᵀ·X[M,K];  db[N] += Σ_rows dY;  dX[M,K] += dY·W[N,K] (dX = dY·W without accumulate)
+    public static void Backward(
+        Span<float> dw, Span<float> db, Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, ReadOnlySpan<float> w, int m, int k, int n,
+        bool accumulate = true)
+    {
+        CheckBackwardWeight(dw, db, dy, x, m, k, n);
+        CheckBackwardInput(dx, dy, w, m, k, n);
+        fixed (float* dwp = dw, dbp = db, dxp = dx, dyp = dy, xp = x, wp = w)
+        {
+            var pair = new GemmPair { First = WeightGradient(dwp, db.IsEmpty ? null : dbp, dyp, xp, m, k, n), Second = InputGradient(dxp, dyp, wp, m, k, n, accumulate) };
+            var parts = Math.Max(Prepare(ref pair.First), Prepare(ref pair.Second));
+            if (parts > 0)
+            {
+                KernelThreads.Run(parts, &RunPairPart, &pair);
+            }
+        }
+    }
+
+    private static void CheckBackwardInput(ReadOnlySpan<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, int m, int k, int n)
+    {
+        CheckSizes(m, k, n);
+        CheckLength(dx, (long)m * k, nameof(dx));
+        CheckLength(dy, (long)m * n, nameof(dy));
+        CheckLength(w, (long)n * k, nameof(w));
+    }
+
+    private static void CheckBackwardWeight(ReadOnlySpan<float> dw, ReadOnlySpan<float> db, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int m, int k, int n)
     {
         CheckSizes(m, k, n);
         CheckLength(dw, (long)n * k, nameof(dw));
@@ -145,38 +166,55 @@ public static unsafe class MatMul
         if (!db.IsEmpty)
         {
             CheckLength(db, n, nameof(db));
-            var width = KernelSettings.VectorWidth;
-            for (var i = 0; i < m; i++)
-            {
-                VectorLoops.Map(width, db[..n], dy.Slice(i * n, n), db[..n], default(ElementWise.AddOperator));
-            }
-        }
-        fixed (float* dwp = dw, dyp = dy, xp = x)
-        {
-            var job = new GemmJob
-            {
-                Operands = new GemmOperands
-                {
-                    A = dyp,
-                    ARowStride = 1,
-                    AColumnStride = n,
-                    B = xp,
-                    BRowStride = k,
-                    BColumnStride = 1,
-                    C = dwp,
-                    CRowStride = k,
-                    M = n,
-                    K = m,
-                    N = k,
-                    Alpha = 1f,
-                    Accumulate = true,
-                },
-                Batches = 1,
-                Heads = 1,
-            };
-            Run(ref job);
         }
     }
+
+    // dX[M,K] (+)= dY[M,N]·W[N,K]
+    private static GemmJob InputGradient(float* dx, float* dy, float* w, int m, int k, int n, bool accumulate) => new()
+    {
+        Operands = new GemmOperands
+        {
+            A = dy,
+            ARowStride = n,
+            AColumnStride = 1,
+            B = w,
+            BRowStride = k,
+            BColumnStride = 1,
+            C = dx,
+            CRowStride = k,
+            M = m,
+            K = n,
+            N = k,
+            Alpha = 1f,
+            Accumulate = accumulate,
+        },
+        Batches = 1,
+        Heads = 1,
+    };
+
+    // dW[N,K] += dY[M,N]ᵀ·X[M,K], and db[N] += Σ_rows dY when db is not null (its blocks taken before the product's chunks)
+    private static GemmJob WeightGradient(float* dw, float* db, float* dy, float* x, int m, int k, int n) => new()
+    {
+        Operands = new GemmOperands
+        {
+            A = dy,
+            ARowStride = 1,
+            AColumnStride = n,
+            B = x,
+            BRowStride = k,
+            BColumnStride = 1,
+            C = dw,
+            CRowStride = k,
+            M = n,
+            K = m,
+            N = k,
+            Alpha = 1f,
+            Accumulate = true,
+        },
+        Batches = 1,
+        Heads = 1,
+        Bias = new BiasSums { Db = db, Dy = dy, Rows = m, Columns = db == null ? 0 : n },
+    };
 
     // C[b,h][M,N] = α·A[b,h][M,K]·B[b,h][K,N] (+ C[b,h] when accumulate) for b < batches, h < heads
     public static void Batched(
@@ -228,12 +266,28 @@ public static unsafe class MatMul
 
     private static void Run(ref GemmJob job)
     {
+        var parts = Prepare(ref job);
+        if (parts > 0)
+        {
+            fixed (GemmJob* context = &job)
+            {
+                KernelThreads.Run(parts, &RunPart, context);
+            }
+        }
+    }
+
+    // Readies a job for its parts and returns how many threads it pays to use; 0 when no product is left to compute
+    // (a bias gradient beside an empty product is summed here).
+    private static int Prepare(ref GemmJob job)
+    {
         job.Width = KernelSettings.VectorWidth;
         var g = job.Operands;
         var items = (long)job.Batches * job.Heads;
         if (items == 0 || g.M == 0 || g.N == 0)
         {
-            return;
+            SumBias(ref job.Bias, job.Width);
+            job.Empty = true;
+            return 0;
         }
         var flops = 2L * g.M * g.N * Math.Max(g.K, 1) * items;
         var parts = (int)Math.Clamp(flops / MinFlopsPerThread, 1, KernelSettings.MaxThreads);
@@ -252,16 +306,26 @@ public static unsafe class MatMul
             parts = Math.Min(parts, job.SplitRows ? rowTiles : columnTiles);
         }
         job.NextChunk = 0;
-        fixed (GemmJob* context = &job)
-        {
-            KernelThreads.Run(parts, &RunPart, context);
-        }
+        return parts;
     }
 
-    // Every part takes work from the same counter: batch items, or chunks of one product, until none is left.
+    private static void RunPairPart(void* context, int part)
+    {
+        var pair = (GemmPair*)context;
+        RunPart(&pair->First, part);
+        RunPart(&pair->Second, part);
+    }
+
+    // Every part takes work from the same counter: batch items, or chunks of one product, until none is left (after
+    // the blocks of bias columns, when there is a bias gradient to sum).
     private static void RunPart(void* context, int part)
     {
         var job = (GemmJob*)context;
+        if (job->Empty)
+        {
+            return;
+        }
+        SumBias(ref job->Bias, job->Width);
         if (job->Items > 1)
         {
             int item;
@@ -277,6 +341,22 @@ public static unsafe class MatMul
             return;
         }
         Gemm.Multiply(job->Operands, job->Width, job->SplitRows, &job->NextChunk);
+    }
+
+    // db += Σ_rows dY, in blocks of columns taken from the counter; each column sums its rows in order, whoever takes it
+    private static void SumBias(ref BiasSums bias, int width)
+    {
+        var blocks = (bias.Columns + BiasBlock - 1) / BiasBlock;
+        int block;
+        while ((block = Interlocked.Increment(ref bias.NextBlock) - 1) < blocks)
+        {
+            var start = block * BiasBlock;
+            var db = new Span<float>(bias.Db + start, Math.Min(BiasBlock, bias.Columns - start));
+            for (var i = 0; i < bias.Rows; i++)
+            {
+                VectorLoops.Map(width, db, new ReadOnlySpan<float>(bias.Dy + ((long)i * bias.Columns) + start, db.Length), db, default(ElementWise.AddOperator));
+            }
+        }
     }
 
     private static void CheckSizes(int m, int k, int n)
@@ -319,6 +399,16 @@ public static unsafe class MatMul
         }
     }
 
+    // A bias gradient summed in the same call as its weight gradient: db[Columns] += Σ_rows dY[Rows, Columns].
+    private struct BiasSums
+    {
+        public float* Db;
+        public float* Dy;
+        public int Rows;
+        public int Columns;
+        public int NextBlock;
+    }
+
     private struct GemmJob
     {
         public GemmOperands Operands;
@@ -334,5 +424,14 @@ public static unsafe class MatMul
         public int Width;
         public bool SplitRows;
         public int NextChunk;
+        public BiasSums Bias;
+        public bool Empty;
+    }
+
+    // Two products one call runs (the threads take the first's work before the second's).
+    private struct GemmPair
+    {
+        public GemmJob First;
+        public GemmJob Second;
     }
 }

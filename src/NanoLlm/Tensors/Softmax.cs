@@ -107,13 +107,18 @@ public static unsafe class Softmax
         var t = job->Cols;
         for (var r = first; r < last; r++)
         {
-            var visible = (r % t) + 1;
-            var row = new Span<float>(job->Y + ((long)r * t), t);
-            var scores = row[..visible];
-            var sum = VectorLoops.MapAndSum(job->Width, scores, scores, new ExpMinus(VectorLoops.Max(job->Width, scores)));
-            VectorLoops.Map(job->Width, scores, scores, new ElementWise.ScaleOperator(1f / sum));
-            row[visible..].Clear();
+            CausalForwardRow(new Span<float>(job->Y + ((long)r * t), t), (r % t) + 1, job->Width);
         }
+    }
+
+    // One row of CausalForward, in place: the softmax of its first `visible` scores, zeros after.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void CausalForwardRow(Span<float> row, int visible, int width)
+    {
+        var scores = row[..visible];
+        var sum = VectorLoops.MapAndSum(width, scores, scores, new ExpMinus(VectorLoops.Max(width, scores)));
+        VectorLoops.Map(width, scores, scores, new ElementWise.ScaleOperator(1f / sum));
+        row[visible..].Clear();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -123,14 +128,19 @@ public static unsafe class Softmax
         var t = job->Cols;
         for (var r = first; r < last; r++)
         {
-            var visible = (r % t) + 1;
             var offset = (long)r * t;
-            var probabilities = new ReadOnlySpan<float>(job->Y + offset, visible);
-            var row = new Span<float>(job->Dy + offset, t);
-            var grads = row[..visible];
-            VectorLoops.Map(job->Width, probabilities, grads, grads, new CausalBackwardOperator(VectorLoops.Dot(job->Width, grads, probabilities)));
-            row[visible..].Clear();
+            CausalBackwardRow(new Span<float>(job->Dy + offset, t), new ReadOnlySpan<float>(job->Y + offset, t), (r % t) + 1, job->Width);
         }
+    }
+
+    // One row of CausalBackward, in place over the row's ∂L/∂P: ∂L/∂S over its first `visible` columns, zeros after.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void CausalBackwardRow(Span<float> row, ReadOnlySpan<float> probabilities, int visible, int width)
+    {
+        var grads = row[..visible];
+        var visibleProbabilities = probabilities[..visible];
+        VectorLoops.Map(width, visibleProbabilities, grads, grads, new CausalBackwardOperator(VectorLoops.Dot(width, grads, visibleProbabilities)));
+        row[visible..].Clear();
     }
 
     private struct Job

@@ -1,4 +1,5 @@
 using NanoLlm.Model;
+using NanoLlm.Tensors;
 
 namespace NanoLlm.Training;
 
@@ -12,4 +13,18 @@ public interface IOptimizer
     IReadOnlyList<KeyValuePair<string, float[]>> State { get; }
 
     void Update(ParameterSet parameters, float learningRate);
+
+    /// <summary>
+    /// An update from the gradients times <paramref name="gradientScale"/> (gradient clipping's factor): the numbers of
+    /// scaling the gradients, then <see cref="Update(ParameterSet, float)"/>. An optimizer may fold the scale into its
+    /// own pass and leave the gradients unscaled.
+    /// </summary>
+    void Update(ParameterSet parameters, float learningRate, float gradientScale)
+    {
+        if (gradientScale != 1f)
+        {
+            ElementWise.Scale(parameters.Grads, gradientScale);
+        }
+        Update(parameters, learningRate);
+    }
 }

@@ -111,13 +111,14 @@ public sealed class Trainer
             {
                 _diagnostics!.BeforeUpdate();
             }
-            var gradientNorm = _settings.GradClip > 0 ? GradientClipping.Clip(parameters, _settings.GradClip) : GradientClipping.GlobalNorm(parameters);
+            var gradientNorm = GradientClipping.GlobalNorm(parameters);
             if (!float.IsFinite(loss) || !double.IsFinite(gradientNorm))
             {
                 throw new TrainingDivergedException(step + 1, loss, gradientNorm);
             }
             var learningRate = budget is { } timeBudget ? schedule.At(step, Elapsed / timeBudget) : schedule.At(step);
-            _optimizer.Update(parameters, (float)learningRate);
+            // Clipping's scale goes into the update's own pass over the gradients.
+            _optimizer.Update(parameters, (float)learningRate, _settings.GradClip > 0 ? GradientClipping.ScaleFor(gradientNorm, _settings.GradClip) : 1f);
             var diagnostics = diagnoseNow ? _diagnostics!.AfterUpdate() : null;
             recentLosses[(step - StartStep) % LossWindow] = loss;
             step++;

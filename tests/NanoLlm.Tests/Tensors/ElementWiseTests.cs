@@ -71,4 +71,52 @@ public sealed class ElementWiseTests
             ElementWise.SumOfSquares(y);
         }));
     }
+
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(1, 7)]
+    [InlineData(2, 65_536)]
+    [InlineData(2, 300_001)]
+    public void Clear_zeroes_every_element_and_nothing_beyond(int threads, int length)
+    {
+        var buffer = RandomArray(length + 5, 6);
+        var tail = buffer[length..];
+
+        With(KernelSettings.HardwareVectorWidth, threads, () => ElementWise.Clear(buffer.AsSpan(0, length)));
+
+        Assert.All(buffer[..length], value => Assert.Equal(0f, value));
+        Assert.Equal(tail, buffer[length..]);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Clear_allocates_nothing(int threads)
+    {
+        var buffer = new float[300_001];
+        Assert.Equal(0, AllocatedBytes(() => With(KernelSettings.HardwareVectorWidth, threads, () => ElementWise.Clear(buffer))));
+    }
+
+    [Theory]
+    [InlineData(1, 1000)]
+    [InlineData(2, 65_536)]
+    [InlineData(1, 300_001)]
+    [InlineData(2, 300_001)]
+    public void ChunkedSumOfSquares_adds_the_chunks_sums_in_order_on_any_thread_count(int threads, int length)
+    {
+        var x = RandomArray(length, 7);
+        var expected = 0.0;
+        With(KernelSettings.HardwareVectorWidth, 1, () =>
+        {
+            for (var start = 0; start < length; start += ElementWise.SquaresChunk)
+            {
+                expected += ElementWise.SumOfSquares(x.AsSpan(start, Math.Min(ElementWise.SquaresChunk, length - start)));
+            }
+        });
+
+        var actual = 0.0;
+        With(KernelSettings.HardwareVectorWidth, threads, () => actual = ElementWise.ChunkedSumOfSquares(x));
+
+        Assert.Equal(BitConverter.DoubleToInt64Bits(expected), BitConverter.DoubleToInt64Bits(actual));
+    }
 }

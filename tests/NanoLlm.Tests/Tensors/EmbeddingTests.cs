@@ -46,6 +46,37 @@ public sealed class EmbeddingTests
         Assert.Equal(expectedGradient, dtable);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Backward_on_threads_adds_repeated_tokens_rows_in_order(int threads)
+    {
+        const int vocab = 11, rows = 700, cols = 203;
+        var tokens = RandomTokens(rows, vocab, 7);
+        var dy = RandomArray(rows * cols, 8);
+        var dtable = RandomArray(vocab * cols, 9);
+        var expected = (float[])dtable.Clone();
+        for (var r = 0; r < rows; r++)
+        {
+            for (var c = 0; c < cols; c++)
+            {
+                expected[(tokens[r] * cols) + c] += dy[(r * cols) + c];
+            }
+        }
+
+        With(KernelSettings.HardwareVectorWidth, threads, () => Embedding.Backward(dtable, dy, tokens, cols));
+
+        AssertBitIdentical(expected, dtable);
+    }
+
+    [Fact]
+    public void Backward_rejects_a_token_outside_the_table_before_adding_anything()
+    {
+        var dtable = new float[6];
+        Assert.Throws<ArgumentOutOfRangeException>(() => Embedding.Backward(dtable, [1f, 1f, 1f, 1f], [0, 3], 2));
+        Assert.All(dtable, value => Assert.Equal(0f, value));
+    }
+
     [Fact]
     public void Rejects_a_token_outside_the_table()
     {

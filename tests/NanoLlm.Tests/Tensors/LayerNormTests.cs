@@ -115,6 +115,44 @@ public sealed class LayerNormTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(KernelTestData.RowShapes), MemberType = typeof(KernelTestData))]
+    public void AddForward_gives_the_bits_of_an_addition_then_forward(int width, int rows, int cols)
+    {
+        var (a, b) = (RandomArray(rows * cols, 21), RandomArray(rows * cols, 22));
+        var (gamma, beta) = (RandomArray(cols, 23), RandomArray(cols, 24));
+        var (expectedSum, expectedY, expectedMean, expectedRstd) = (new float[a.Length], new float[a.Length], new float[rows], new float[rows]);
+        var (sum, y, mean, rstd) = (new float[a.Length], new float[a.Length], new float[rows], new float[rows]);
+        With(width, 1, () =>
+        {
+            ElementWise.Add(expectedSum, a, b);
+            LayerNorm.Forward(expectedY, expectedMean, expectedRstd, expectedSum, gamma, beta, rows, cols);
+        });
+
+        With(width, 2, () => LayerNorm.AddForward(sum, y, mean, rstd, a, b, gamma, beta, rows, cols));
+
+        AssertBitIdentical(expectedSum, sum);
+        AssertBitIdentical(expectedY, y);
+        AssertBitIdentical(expectedMean, mean);
+        AssertBitIdentical(expectedRstd, rstd);
+    }
+
+    [Fact]
+    public void AddForward_on_two_threads_gives_the_bits_of_one()
+    {
+        const int rows = 64, cols = 1000;
+        var (a, b) = (RandomArray(rows * cols, 25), RandomArray(rows * cols, 26));
+        var (gamma, beta) = (RandomArray(cols, 27), RandomArray(cols, 28));
+        float[] Run(int threads)
+        {
+            var (sum, y, mean, rstd) = (new float[a.Length], new float[a.Length], new float[rows], new float[rows]);
+            With(KernelSettings.HardwareVectorWidth, threads, () => LayerNorm.AddForward(sum, y, mean, rstd, a, b, gamma, beta, rows, cols));
+            return [.. sum, .. y, .. mean, .. rstd];
+        }
+
+        AssertBitIdentical(Run(1), Run(2));
+    }
+
     [Fact]
     public void One_and_two_threads_give_identical_bits()
     {

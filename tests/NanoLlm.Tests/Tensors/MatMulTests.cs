@@ -319,6 +319,74 @@ public sealed class MatMulTests
         }
     }
 
+    [Theory]
+    [InlineData(512, 1)]
+    [InlineData(512, 2)]
+    [InlineData(0, 2)]
+    public void The_bias_gradient_is_the_sum_over_rows_in_order_on_any_thread_count(int width, int threads)
+    {
+        const int m = 700, k = 64, n = 203;
+        var (x, dy) = (RandomArray(m * k, 32), RandomArray(m * n, 33));
+        var db = RandomArray(n, 34);
+        var expected = (float[])db.Clone();
+        for (var i = 0; i < m; i++)
+        {
+            for (var j = 0; j < n; j++)
+            {
+                expected[j] += dy[(i * n) + j];
+            }
+        }
+
+        With(width, threads, () => MatMul.BackwardWeight(new float[n * k], db, dy, x, m, k, n));
+
+        AssertBitIdentical(expected, db);
+    }
+
+    [Theory]
+    [InlineData(512, 1, 13, 300, 21)]
+    [InlineData(512, 2, 200, 520, 65)]
+    [InlineData(256, 2, 7, 3, 5)]
+    [InlineData(0, 1, 7, 3, 5)]
+    public void BackwardInput_without_accumulating_gives_the_bits_of_accumulating_into_zeros(int width, int threads, int m, int k, int n)
+    {
+        var (dy, w) = (RandomArray(m * n, 35), RandomArray(n * k, 36));
+        var expected = new float[m * k];
+        var actual = RandomArray(m * k, 37);
+
+        With(width, threads, () =>
+        {
+            MatMul.BackwardInput(expected, dy, w, m, k, n);
+            MatMul.BackwardInput(actual, dy, w, m, k, n, accumulate: false);
+        });
+
+        AssertBitIdentical(expected, actual);
+    }
+
+    [Theory]
+    [InlineData(512, 1, 768, 128, 128, true)]
+    [InlineData(512, 2, 768, 128, 128, true)]
+    [InlineData(512, 2, 768, 512, 128, false)]
+    [InlineData(256, 2, 300, 97, 45, true)]
+    [InlineData(0, 2, 7, 3, 5, false)]
+    [InlineData(512, 2, 0, 3, 5, true)]
+    public void Backward_gives_the_bits_of_the_weight_and_input_calls(int width, int threads, int m, int k, int n, bool accumulate)
+    {
+        var (x, w, dy) = (RandomArray(m * k, 38), RandomArray(n * k, 39), RandomArray(m * n, 40));
+        var (dw, db, dx) = (RandomArray(n * k, 41), RandomArray(n, 42), RandomArray(m * k, 43));
+        var (expectedDw, expectedDb, expectedDx) = ((float[])dw.Clone(), (float[])db.Clone(), (float[])dx.Clone());
+
+        With(width, threads, () =>
+        {
+            MatMul.BackwardWeight(expectedDw, expectedDb, dy, x, m, k, n);
+            MatMul.BackwardInput(expectedDx, dy, w, m, k, n, accumulate);
+            MatMul.Backward(dw, db, dx, dy, x, w, m, k, n, accumulate);
+        });
+
+        AssertBitIdentical(expectedDw, dw);
+        AssertBitIdentical(expectedDb, db);
+        AssertBitIdentical(expectedDx, dx);
+    }
+
     [Fact]
     public void Batched_gives_identical_bits_on_one_and_two_threads()
     {
@@ -350,6 +418,7 @@ public sealed class MatMulTests
             MatMul.Forward(y, x, w, bias, m, k, n);
             MatMul.BackwardInput(dx, y, w, m, k, n);
             MatMul.BackwardWeight(dw, db, y, x, m, k, n);
+            MatMul.Backward(dw, db, dx, y, x, w, m, k, n);
         }));
         Assert.Equal(0, bytes);
     }

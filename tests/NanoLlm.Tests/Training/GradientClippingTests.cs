@@ -1,4 +1,5 @@
 using NanoLlm.Model;
+using NanoLlm.Tensors;
 using NanoLlm.Training;
 
 namespace NanoLlm.Tests.Training;
@@ -34,5 +35,38 @@ public sealed class GradientClippingTests
 
         Assert.Equal(0.5, norm, 1e-6);
         Assert.Equal([0.3f, 0.4f, 0f, 0f], parameters.Grads);
+    }
+
+    [Fact]
+    public void The_scale_an_optimizer_folds_in_is_the_one_clip_applies()
+    {
+        var (clipped, measured) = (WithGradients(3, 4, 12, 0), WithGradients(3, 4, 12, 0));
+
+        GradientClipping.Clip(clipped, 1.0);
+        var scale = GradientClipping.ScaleFor(GradientClipping.GlobalNorm(measured), 1.0);
+
+        Assert.Equal(clipped.Grads, measured.Grads.Select(g => g * scale).ToArray());
+        Assert.Equal(1f, GradientClipping.ScaleFor(0.5, 1.0));
+    }
+
+    [Fact]
+    public void The_global_norm_is_the_same_bits_on_one_and_two_threads()
+    {
+        var parameters = new ParameterSet([new("w", [700, 300], true), new("b", [301], false)]);
+        var random = new Random(3);
+        for (var i = 0; i < parameters.Count; i++)
+        {
+            parameters.Grads[i] = (float)(random.NextDouble() - 0.5);
+        }
+        double Norm(int threads)
+        {
+            using (KernelSettings.Override(KernelSettings.HardwareVectorWidth, threads))
+            {
+                return GradientClipping.GlobalNorm(parameters);
+            }
+        }
+
+        Assert.Equal(BitConverter.DoubleToInt64Bits(Norm(1)), BitConverter.DoubleToInt64Bits(Norm(2)));
+        Assert.Equal(Math.Sqrt(parameters.Grads.Sum(g => (double)g * g)), Norm(2), 1e-9);
     }
 }

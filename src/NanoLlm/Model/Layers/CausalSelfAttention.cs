@@ -96,17 +96,26 @@ public sealed unsafe partial class CausalSelfAttention
 
         Linear.Forward(qkv, x, _qkvWeight, _qkvBias, rows);
         TransformQueryKeys(batchSize, length);
-        // S = Q·Kᵀ/√D, then each row t keeps columns 0..t: the causal mask.
-        MatMul.Batched(probabilities, square, qkv, qkvLayout, qkv[c..], transposedKeys, batchSize, _heads, t, d, t, _scale);
-        Softmax.CausalForward(probabilities, batchSize * _heads, t);
-        var weights = AttentionWeights(probabilities, training, seed, stream);
-        MatMul.Batched(_headOutputs.AsSpan(0, rows * c), heads, weights, square, qkv[(2 * c)..], qkvLayout, batchSize, _heads, t, t, d);
+        if (_dropout.Rate == 0 || !training)
+        {
+            // Scores, softmax and weighted values in one pass per (batch, head): the same numbers as the three calls below.
+            _dropout.Forward([], training: false, seed, stream);
+            CausalAttention.Forward(probabilities, _headOutputs.AsSpan(0, rows * c), qkv, batchSize, _heads, t, d, _scale);
+        }
+        else
+        {
+            // S = Q·Kᵀ/√D, then each row t keeps columns 0..t: the causal mask.
+            MatMul.Batched(probabilities, square, qkv, qkvLayout, qkv[c..], transposedKeys, batchSize, _heads, t, d, t, _scale);
+            Softmax.CausalForward(probabilities, batchSize * _heads, t);
+            var weights = DroppedWeights(probabilities, seed, stream);
+            MatMul.Batched(_headOutputs.AsSpan(0, rows * c), heads, weights, square, qkv[(2 * c)..], qkvLayout, batchSize, _heads, t, t, d);
+        }
         Linear.Forward(y, _headOutputs, _projWeight, _projBias, rows);
     }
 
     // dO = dy·W_proj;  dP̃ = dO·Vᵀ;  dV = P̃ᵀ·dO;  dP = dP̃⊙mask (P̃ = P with dropout, else dP = dP̃);  dS = P⊙(dP − rowsum(dP⊙P));
-    // dQ = dS·K/√D;  dK = dSᵀ·Q/√D;  back through the rotation and QK-norm;  dx += d[q|k|v]·W_attn
-    public void Backward(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int batchSize, int length)
+    // dQ = dS·K/√D;  dK = dSᵀ·Q/√D;  back through the rotation and QK-norm;  dx += d[q|k|v]·W_attn (dx = … without accumulate)
+    public void Backward(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int batchSize, int length, bool accumulate = true)
     {
         var (c, t, d) = (_channels, length, _headSize);
         var rows = batchSize * length;
@@ -119,17 +128,22 @@ public sealed unsafe partial class CausalSelfAttention
         var (qkvLayout, transposedKeys, square, heads) = Layouts(t);
         var transposedSquare = square with { Transposed = true };
 
-        headOutputGrads.Clear();
-        Linear.Backward(headOutputGrads, _projWeight, _projBias, dy, _headOutputs, rows);
-        MatMul.Batched(scoreGrads, square, headOutputGrads, heads, qkv[(2 * c)..], transposedKeys, batchSize, _heads, t, d, t);
-        var weights = _dropout.Active ? _droppedProbabilities.AsSpan(0, scoreCount) : probabilities;
-        MatMul.Batched(qkvGrads[(2 * c)..], qkvLayout, weights, transposedSquare, headOutputGrads, heads, batchSize, _heads, t, t, d);
-        _dropout.Backward(scoreGrads);
-        Softmax.CausalBackward(scoreGrads, probabilities, batchSize * _heads, t);
-        MatMul.Batched(qkvGrads, qkvLayout, scoreGrads, square, qkv[c..], qkvLayout, batchSize, _heads, t, t, d, _scale);
-        MatMul.Batched(qkvGrads[c..], qkvLayout, scoreGrads, transposedSquare, qkv, qkvLayout, batchSize, _heads, t, t, d, _scale);
+        Linear.Backward(headOutputGrads, _projWeight, _projBias, dy, _headOutputs, rows, accumulate: false);
+        if (!_dropout.Active)
+        {
+            CausalAttention.Backward(qkvGrads, scoreGrads, headOutputGrads, qkv, probabilities, batchSize, _heads, t, d, _scale);
+        }
+        else
+        {
+            MatMul.Batched(scoreGrads, square, headOutputGrads, heads, qkv[(2 * c)..], transposedKeys, batchSize, _heads, t, d, t);
+            MatMul.Batched(qkvGrads[(2 * c)..], qkvLayout, _droppedProbabilities.AsSpan(0, scoreCount), transposedSquare, headOutputGrads, heads, batchSize, _heads, t, t, d);
+            _dropout.Backward(scoreGrads);
+            Softmax.CausalBackward(scoreGrads, probabilities, batchSize * _heads, t);
+            MatMul.Batched(qkvGrads, qkvLayout, scoreGrads, square, qkv[c..], qkvLayout, batchSize, _heads, t, t, d, _scale);
+            MatMul.Batched(qkvGrads[c..], qkvLayout, scoreGrads, transposedSquare, qkv, qkvLayout, batchSize, _heads, t, t, d, _scale);
+        }
         TransformQueryKeyGrads(batchSize, length);
-        Linear.Backward(dx, _qkvWeight, _qkvBias, qkvGrads, x, rows);
+        Linear.Backward(dx, _qkvWeight, _qkvBias, qkvGrads, x, rows, accumulate);
     }
 
     /// <summary>
@@ -331,18 +345,13 @@ public sealed unsafe partial class CausalSelfAttention
         public int Width;
     }
 
-    // The weights that multiply V: P, or in training with attention dropout P̃ = Dropout(P) (P itself is kept for the
+    // The weights that multiply V in training with attention dropout: P̃ = Dropout(P) (P itself is kept for the
     // softmax's backward pass).
-    private ReadOnlySpan<float> AttentionWeights(Span<float> probabilities, bool training, int seed, long stream)
+    private ReadOnlySpan<float> DroppedWeights(Span<float> probabilities, int seed, long stream)
     {
-        if (_dropout.Rate == 0 || !training)
-        {
-            _dropout.Forward([], training: false, seed, stream);
-            return probabilities;
-        }
         var dropped = _droppedProbabilities.AsSpan(0, probabilities.Length);
         probabilities.CopyTo(dropped);
-        _dropout.Forward(dropped, training, seed, stream);
+        _dropout.Forward(dropped, training: true, seed, stream);
         return dropped;
     }
 

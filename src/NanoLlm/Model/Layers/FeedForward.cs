@@ -82,15 +82,14 @@ public sealed class FeedForward
     }
 
     // a = act(h) again (cheaper to recompute than to keep per layer);  da = dy·W_proj;  dh = act'(h)·da;
-    // dx += dh·W_fc   (plus the weight and bias gradients of both layers)
-    public void Backward(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int rows)
+    // dx += dh·W_fc, or dx = dh·W_fc without accumulate   (plus the weight and bias gradients of both layers)
+    public void Backward(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int rows, bool accumulate = true)
     {
         var preActivation = _preActivation.AsSpan(0, rows * _inputWidth);
         var activation = _scratch.Get(ScratchBuffer.Activation, rows * _inputWidth);
         var activationGrads = _scratch.Get(ScratchBuffer.ActivationGrads, rows * _hidden);
         Activate(activation[..(rows * _hidden)], preActivation, rows);
-        activationGrads.Clear();
-        Linear.Backward(activationGrads, _projWeight, _projBias, dy, activation, rows);
+        Linear.Backward(activationGrads, _projWeight, _projBias, dy, activation, rows, accumulate: false);
         Span<float> preActivationGrads;
         switch (_activation)
         {
@@ -109,7 +108,7 @@ public sealed class FeedForward
                 Gelu.Backward(activationGrads, preActivation, activationGrads);
                 break;
         }
-        Linear.Backward(dx, _fcWeight, _fcBias, preActivationGrads, x, rows);
+        Linear.Backward(dx, _fcWeight, _fcBias, preActivationGrads, x, rows, accumulate);
     }
 
     /// <summary>One position at inference: the same math on a single row, in the caller's scratch buffers.</summary>

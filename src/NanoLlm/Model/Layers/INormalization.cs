@@ -1,3 +1,5 @@
+using NanoLlm.Tensors;
+
 namespace NanoLlm.Model.Layers;
 
 /// <summary>A row-wise normalization with learned parameters: <see cref="LayerNormalization"/> or <see cref="RmsNormalization"/>.</summary>
@@ -9,6 +11,16 @@ public interface INormalization
     void EnsureCapacity(int rows);
 
     void Forward(Span<float> y, ReadOnlySpan<float> x, int rows);
+
+    /// <summary>
+    /// <paramref name="sum"/> = <paramref name="a"/> + <paramref name="b"/> (a residual addition), then
+    /// <see cref="Forward"/> of the sum into <paramref name="y"/>; a normalization may do both in one pass.
+    /// </summary>
+    void AddForward(Span<float> sum, Span<float> y, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int rows)
+    {
+        ElementWise.Add(sum, a, b);
+        Forward(y, sum, rows);
+    }
 
     /// <summary>One row at inference, keeping nothing for a backward pass.</summary>
     void ForwardOne(Span<float> y, ReadOnlySpan<float> x);

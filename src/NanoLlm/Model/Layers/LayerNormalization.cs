@@ -50,6 +50,14 @@ public sealed class LayerNormalization : INormalization
         LayerNorm.Forward(y[..size], _mean.AsSpan(0, rows), _rstd.AsSpan(0, rows), x[..size], _gamma.Values, _beta.Values, rows, _channels);
     }
 
+    // sum = a + b;  y = LayerNorm(sum), in one pass
+    public void AddForward(Span<float> sum, Span<float> y, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int rows)
+    {
+        var size = rows * _channels;
+        LayerNorm.AddForward(
+            sum[..size], y[..size], _mean.AsSpan(0, rows), _rstd.AsSpan(0, rows), a[..size], b[..size], _gamma.Values, _beta.Values, rows, _channels);
+    }
+
     /// <summary>One row at inference, keeping nothing for a backward pass.</summary>
     public void ForwardOne(Span<float> y, ReadOnlySpan<float> x)
     {

@@ -28,14 +28,19 @@ public static class Linear
     internal static void ForwardRows(Span<float> y, ReadOnlySpan<float> x, PackedMatrix weight, Parameter? bias, int rows) =>
         MatMul.ForwardPacked(y, x, weight, bias is null ? [] : bias.Values, rows);
 
-    // dW += dyᵀ·x;  db += Σ_rows dy;  dx += dy·W (skipped when dx is empty: the layer's input needs no gradient)
-    public static void Backward(Span<float> dx, Parameter weight, Parameter? bias, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int rows)
+    // dW += dyᵀ·x;  db += Σ_rows dy;  dx += dy·W, or dx = dy·W without accumulate (skipped when dx is empty: the
+    // layer's input needs no gradient)
+    public static void Backward(Span<float> dx, Parameter weight, Parameter? bias, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int rows, bool accumulate = true)
     {
         var (outputs, inputs) = (weight.Shape[0], weight.Shape[1]);
-        MatMul.BackwardWeight(weight.Grads, bias is null ? [] : bias.Grads, dy[..(rows * outputs)], x[..(rows * inputs)], rows, inputs, outputs);
-        if (!dx.IsEmpty)
+        Span<float> biasGrads = bias is null ? [] : bias.Grads;
+        if (dx.IsEmpty)
         {
-            MatMul.BackwardInput(dx[..(rows * inputs)], dy[..(rows * outputs)], weight.Values, rows, inputs, outputs);
+            MatMul.BackwardWeight(weight.Grads, biasGrads, dy[..(rows * outputs)], x[..(rows * inputs)], rows, inputs, outputs);
+        }
+        else
+        {
+            MatMul.Backward(weight.Grads, biasGrads, dx[..(rows * inputs)], dy[..(rows * outputs)], x[..(rows * inputs)], weight.Values, rows, inputs, outputs, accumulate);
         }
     }
 }

@@ -87,8 +87,7 @@ public sealed class TransformerBlock
         FirstNorm.Forward(normalized, x, rows);
         Attention.Forward(branch, normalized, batchSize, length, training, seed, stream + AttentionWeightsStream);
         _attentionDropout.Forward(branch, training, seed, stream);
-        ElementWise.Add(afterAttention, x[..size], branch);
-        SecondNorm.Forward(normalized, afterAttention, rows);
+        SecondNorm.AddForward(afterAttention, normalized, x[..size], branch, rows);
         FeedForward.Forward(branch, normalized, rows);
         _feedForwardDropout.Forward(branch, training, seed, stream + 1);
         ElementWise.Add(y[..size], afterAttention, branch);
@@ -107,12 +106,10 @@ public sealed class TransformerBlock
         var normGrads = _scratch.Get(ScratchBuffer.NormGrads, size);
 
         SecondNorm.Forward(normalized, _afterAttention, rows);
-        normGrads.Clear();
-        FeedForward.Backward(normGrads, BranchGrads(_feedForwardDropout, residualGrads), normalized, rows);
+        FeedForward.Backward(normGrads, BranchGrads(_feedForwardDropout, residualGrads), normalized, rows, accumulate: false);
         SecondNorm.Backward(residualGrads, normGrads, _afterAttention, rows);
         FirstNorm.Forward(normalized, x, rows);
-        normGrads.Clear();
-        Attention.Backward(normGrads, BranchGrads(_attentionDropout, residualGrads), normalized, batchSize, length);
+        Attention.Backward(normGrads, BranchGrads(_attentionDropout, residualGrads), normalized, batchSize, length, accumulate: false);
         FirstNorm.Backward(residualGrads, normGrads, x, rows);
     }
 
