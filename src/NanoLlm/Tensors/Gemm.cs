@@ -47,6 +47,11 @@ internal static unsafe partial class Gemm
     // The operand packed whole (all of its depth) may take this many floats per thread: 4 MiB.
     public const int PackedBudget = 1 << 20;
 
+    // The row split packs B a whole block of columns deep; when the depth leaves a block narrower than blockColumns / 8
+    // (and than N), it takes chunks of at most DeepRows rows × ChunkTiles panels of columns instead (MultiplyDeep).
+    private const int DeepColumnsDivisor = 8;
+    private const int DeepRows = 512;
+
     // Rows or columns are handed out in chunks of this many tiles, so a thread that falls behind (a busy core) takes fewer.
     private const int ChunkTiles = 4;
 
@@ -90,6 +95,11 @@ internal static unsafe partial class Gemm
         {
             // B for one block of columns, all of its depth: pc block at packedB + pc·ncMax.
             var ncMax = Math.Clamp(PackedBudget / g.K / nr * nr, nr, Math.Min(blockColumns, RoundUp(g.N, nr)));
+            if (ncMax < Math.Min(RoundUp(g.N, nr), blockColumns / DeepColumnsDivisor))
+            {
+                MultiplyDeep(g, width, nextChunk);
+                return;
+            }
             var chunkRows = ChunkTiles * mr;
             var packedASize = RoundUp(chunkRows * kcMax, AlignmentFloats) + AlignmentFloats;
             var packedBSize = RoundUp(g.K * ncMax, AlignmentFloats);
@@ -156,6 +166,44 @@ internal static unsafe partial class Gemm
                     Pack(packedB, g.B + (pc * g.BRowStride) + (jc * g.BColumnStride), g.BColumnStride, g.BRowStride, nc, kc, nr);
                     Block(g, width, packedA + (pc * mPadded), packedB, 0, g.M, jc, nc, kc, pc == 0 && !g.Accumulate, tile, zeros);
                 }
+            }
+        }
+    }
+
+    // The row split for a depth too long to pack B whole in blocks of useful width (the head's dX = dY·W sums over the
+    // vocabulary): there a block of B would be a few panels wide and every row chunk's A would be packed again for each.
+    // Here a chunk is a block of rows × a block of columns, both operands packed KC deep at a time inside it, so A is
+    // packed once per block of columns and B once per block of rows.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MultiplyDeep(in GemmOperands g, int width, int* nextChunk)
+    {
+        var (mr, nr, _) = TileFor(width);
+        var kcMax = Math.Min(BlockDepth, g.K);
+        var tileSize = RoundUp(mr * nr, AlignmentFloats);
+        var rowChunks = (RoundUp(g.M, mr) + DeepRows - 1) / DeepRows;
+        var chunkRows = RoundUp((g.M + rowChunks - 1) / rowChunks, mr);
+        var chunkColumns = ChunkTiles * nr;
+        var packedASize = RoundUp(chunkRows * kcMax, AlignmentFloats) + AlignmentFloats;
+        var packedBSize = RoundUp(kcMax * chunkColumns, AlignmentFloats);
+        var packedA = Scratch(packedASize + packedBSize + tileSize + nr);
+        var packedB = packedA + packedASize;
+        var tile = packedB + packedBSize;
+        var zeros = tile + tileSize;
+        new Span<float>(zeros, nr).Clear();
+        rowChunks = (g.M + chunkRows - 1) / chunkRows;
+        var chunks = rowChunks * ((g.N + chunkColumns - 1) / chunkColumns);
+        int chunk;
+        while ((chunk = Interlocked.Increment(ref *nextChunk) - 1) < chunks)
+        {
+            var (block, rowChunk) = Math.DivRem(chunk, rowChunks);
+            var (jc, ic) = (block * chunkColumns, rowChunk * chunkRows);
+            var (nc, mc) = (Math.Min(chunkColumns, g.N - jc), Math.Min(chunkRows, g.M - ic));
+            for (var pc = 0; pc < g.K; pc += kcMax)
+            {
+                var kc = Math.Min(kcMax, g.K - pc);
+                Pack(packedB, g.B + (pc * g.BRowStride) + (jc * g.BColumnStride), g.BColumnStride, g.BRowStride, nc, kc, nr);
+                Pack(packedA, g.A + (ic * g.ARowStride) + (pc * g.AColumnStride), g.ARowStride, g.AColumnStride, mc, kc, mr);
+                Block(g, width, packedA, packedB, ic, mc, jc, nc, kc, pc == 0 && !g.Accumulate, tile, zeros);
             }
         }
     }

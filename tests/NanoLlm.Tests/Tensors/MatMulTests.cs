@@ -107,6 +107,26 @@ public sealed class MatMulTests
         AssertClose(expectedBias, db, e => (m + 2) * Unit * biasBound[e], "db");
     }
 
+    // dY·W summed over a depth so long that B cannot be packed whole for more than a few panels (the head's dX sums over
+    // the vocabulary): the product is taken in chunks of rows × columns, both operands packed a block of depth at a time.
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    [InlineData(128)]
+    [InlineData(0)]
+    public void BackwardInput_over_a_long_depth_matches_naive(int width)
+    {
+        const int m = 120, k = 200, n = 9000;
+        var dy = RandomArray(m * n, 34);
+        var w = RandomArray(n * k, 35);
+        var dx = RandomArray(m * k, 36);
+        var before = (float[])dx.Clone();
+        With(width, 2, () => MatMul.BackwardInput(dx, dy, w, m, k, n));
+
+        var (expected, bound) = NaiveProduct(m, n, k, (i, p) => dy[(i * n) + p], (p, j) => w[(p * k) + j], (i, j) => before[(i * k) + j]);
+        AssertClose(expected, dx, e => (n + 2) * Unit * bound[e], "dx");
+    }
+
     [Fact]
     public void Backward_forms_match_finite_differences_of_the_forward()
     {
@@ -294,6 +314,7 @@ public sealed class MatMulTests
     [Theory]
     [InlineData(200, 257, 200)]
     [InlineData(260, 520, 65)]
+    [InlineData(120, 200, 9000)]
     public void One_and_two_threads_give_identical_bits(int m, int k, int n)
     {
         var x = RandomArray(m * k, 23);
