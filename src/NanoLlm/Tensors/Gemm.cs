@@ -24,6 +24,7 @@ internal unsafe struct GemmOperands
     public int N;
     public float Alpha;
     public bool Accumulate;
+    public CausalMask Mask;
 }
 
 /// <summary>
@@ -129,7 +130,7 @@ internal static unsafe partial class Gemm
                 {
                     var kc = Math.Min(kcMax, g.K - pc);
                     Pack(packedA, g.A + (ic * g.ARowStride) + (pc * g.AColumnStride), g.ARowStride, g.AColumnStride, mc, kc, mr);
-                    Block(g, width, packedA, packedB + (pc * ncMax), ic, mc, jc, nc, kc, pc == 0 && !g.Accumulate, tile, zeros);
+                    Block(g, width, packedA, packedB + (pc * ncMax), ic, mc, jc, nc, pc, kc, pc == 0 && !g.Accumulate, tile, zeros);
                 }
             }
         }
@@ -164,7 +165,7 @@ internal static unsafe partial class Gemm
                 {
                     var kc = Math.Min(kcMax, g.K - pc);
                     Pack(packedB, g.B + (pc * g.BRowStride) + (jc * g.BColumnStride), g.BColumnStride, g.BRowStride, nc, kc, nr);
-                    Block(g, width, packedA + (pc * mPadded), packedB, 0, g.M, jc, nc, kc, pc == 0 && !g.Accumulate, tile, zeros);
+                    Block(g, width, packedA + (pc * mPadded), packedB, 0, g.M, jc, nc, pc, kc, pc == 0 && !g.Accumulate, tile, zeros);
                 }
             }
         }
@@ -203,7 +204,7 @@ internal static unsafe partial class Gemm
                 var kc = Math.Min(kcMax, g.K - pc);
                 Pack(packedB, g.B + (pc * g.BRowStride) + (jc * g.BColumnStride), g.BColumnStride, g.BRowStride, nc, kc, nr);
                 Pack(packedA, g.A + (ic * g.ARowStride) + (pc * g.AColumnStride), g.ARowStride, g.AColumnStride, mc, kc, mr);
-                Block(g, width, packedA, packedB, ic, mc, jc, nc, kc, pc == 0 && !g.Accumulate, tile, zeros);
+                Block(g, width, packedA, packedB, ic, mc, jc, nc, pc, kc, pc == 0 && !g.Accumulate, tile, zeros);
             }
         }
     }
@@ -211,7 +212,7 @@ internal static unsafe partial class Gemm
     // C[ic:ic+mc, jc:jc+nc] = α·(packed A panels)·(packed B panels) + (C, or the bias when overwriting), tile by tile
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block(
-        in GemmOperands g, int width, float* packedA, float* packedB, int ic, int mc, int jc, int nc, int kc, bool overwrite, float* tile, float* zeros)
+        in GemmOperands g, int width, float* packedA, float* packedB, int ic, int mc, int jc, int nc, int pc, int kc, bool overwrite, float* tile, float* zeros)
     {
         var (mr, nr, _) = TileFor(width);
         delegate*<int, float*, float*, float, float*, nint, float*, nint, void> kernel = width switch
@@ -228,37 +229,53 @@ internal static unsafe partial class Gemm
             for (var ir = 0; ir < mc; ir += mr)
             {
                 var rows = Math.Min(mr, mc - ir);
+                var (first, depth) = TileDepth(g.Mask, ic + ir, rows, jc + jr, pc, kc);
+                if (depth < 0 || (depth == 0 && !overwrite))
+                {
+                    continue;
+                }
                 var c = g.C + ((ic + ir) * g.CRowStride) + jc + jr;
-                var a = packedA + (ir * kc);
-                var b = packedB + (jr * kc);
+                var a = packedA + (ir * kc) + (first * mr);
+                var b = packedB + (jr * kc) + (first * nr);
                 var source = overwrite ? bias : c;
                 var sourceStride = overwrite ? 0 : g.CRowStride;
                 if (rows == mr && columns == nr)
                 {
-                    kernel(kc, a, b, g.Alpha, source, sourceStride, c, g.CRowStride);
+                    kernel(depth, a, b, g.Alpha, source, sourceStride, c, g.CRowStride);
                 }
                 else if (width == 512 && columns <= 4)
                 {
-                    Columns512(kc, a, b, rows, columns, g.Alpha, source, sourceStride, c, g.CRowStride, tile);
+                    Columns512(depth, a, b, rows, columns, g.Alpha, source, sourceStride, c, g.CRowStride, tile);
                 }
                 else if (width == 512 && columns <= 16)
                 {
                     if (rows == mr && columns == 16)
                     {
-                        Kernel512Narrow(kc, a, b, g.Alpha, source, sourceStride, c, g.CRowStride);
+                        Kernel512Narrow(depth, a, b, g.Alpha, source, sourceStride, c, g.CRowStride);
                     }
                     else
                     {
-                        EdgeTile(&Kernel512Narrow, kc, a, b, g.Alpha, overwrite, bias, c, g.CRowStride, rows, columns, tile, mr, 16);
+                        EdgeTile(&Kernel512Narrow, depth, a, b, g.Alpha, overwrite, bias, c, g.CRowStride, rows, columns, tile, mr, 16);
                     }
                 }
                 else
                 {
-                    EdgeTile(kernel, kc, a, b, g.Alpha, overwrite, bias, c, g.CRowStride, rows, columns, tile, mr, nr);
+                    EdgeTile(kernel, depth, a, b, g.Alpha, overwrite, bias, c, g.CRowStride, rows, columns, tile, mr, nr);
                 }
             }
         }
     }
+
+    // The span [pc + first, pc + first + depth) of the block [pc, pc + kc) a tile of rows [row, row + rows) starting at
+    // column `column` sums over: under a causal mask the products outside it are zero, or the whole tile is unneeded
+    // (depth −1). It depends only on where the tile sits, so every element is the same chain whichever thread computes it.
+    private static (int First, int Depth) TileDepth(CausalMask mask, int row, int rows, int column, int pc, int kc) => mask switch
+    {
+        CausalMask.LowerOutput => column > row + rows - 1 ? (0, -1) : (0, kc),
+        CausalMask.LowerA => (0, Math.Clamp(row + rows - pc, 0, kc)),
+        CausalMask.UpperA => (Math.Clamp(row - pc, 0, kc), kc - Math.Clamp(row - pc, 0, kc)),
+        _ => (0, kc),
+    };
 
     // A partial tile: C's valid part (or the bias) goes into a full scratch tile of the kernel's width, the kernel
     // updates it, the valid part goes back.

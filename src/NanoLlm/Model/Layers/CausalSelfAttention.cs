@@ -96,11 +96,12 @@ public sealed unsafe partial class CausalSelfAttention
 
         Linear.Forward(qkv, x, _qkvWeight, _qkvBias, rows);
         TransformQueryKeys(batchSize, length);
-        // S = Q·Kᵀ/√D, then each row t keeps columns 0..t: the causal mask.
-        MatMul.Batched(probabilities, square, qkv, qkvLayout, qkv[c..], transposedKeys, batchSize, _heads, t, d, t, _scale);
+        // S = Q·Kᵀ/√D, then each row t keeps columns 0..t: the causal mask. Tiles of S wholly above the diagonal are not
+        // computed, and the products with P (or dS), zero above it, sum over the positions a row can see.
+        MatMul.Batched(probabilities, square, qkv, qkvLayout, qkv[c..], transposedKeys, batchSize, _heads, t, d, t, _scale, mask: CausalMask.LowerOutput);
         Softmax.CausalForward(probabilities, batchSize * _heads, t);
         var weights = AttentionWeights(probabilities, training, seed, stream);
-        MatMul.Batched(_headOutputs.AsSpan(0, rows * c), heads, weights, square, qkv[(2 * c)..], qkvLayout, batchSize, _heads, t, t, d);
+        MatMul.Batched(_headOutputs.AsSpan(0, rows * c), heads, weights, square, qkv[(2 * c)..], qkvLayout, batchSize, _heads, t, t, d, mask: CausalMask.LowerA);
         Linear.Forward(y, _headOutputs, _projWeight, _projBias, rows);
     }
 
@@ -121,13 +122,13 @@ public sealed unsafe partial class CausalSelfAttention
 
         headOutputGrads.Clear();
         Linear.Backward(headOutputGrads, _projWeight, _projBias, dy, _headOutputs, rows);
-        MatMul.Batched(scoreGrads, square, headOutputGrads, heads, qkv[(2 * c)..], transposedKeys, batchSize, _heads, t, d, t);
+        MatMul.Batched(scoreGrads, square, headOutputGrads, heads, qkv[(2 * c)..], transposedKeys, batchSize, _heads, t, d, t, mask: CausalMask.LowerOutput);
         var weights = _dropout.Active ? _droppedProbabilities.AsSpan(0, scoreCount) : probabilities;
-        MatMul.Batched(qkvGrads[(2 * c)..], qkvLayout, weights, transposedSquare, headOutputGrads, heads, batchSize, _heads, t, t, d);
+        MatMul.Batched(qkvGrads[(2 * c)..], qkvLayout, weights, transposedSquare, headOutputGrads, heads, batchSize, _heads, t, t, d, mask: CausalMask.UpperA);
         _dropout.Backward(scoreGrads);
         Softmax.CausalBackward(scoreGrads, probabilities, batchSize * _heads, t);
-        MatMul.Batched(qkvGrads, qkvLayout, scoreGrads, square, qkv[c..], qkvLayout, batchSize, _heads, t, t, d, _scale);
-        MatMul.Batched(qkvGrads[c..], qkvLayout, scoreGrads, transposedSquare, qkv, qkvLayout, batchSize, _heads, t, t, d, _scale);
+        MatMul.Batched(qkvGrads, qkvLayout, scoreGrads, square, qkv[c..], qkvLayout, batchSize, _heads, t, t, d, _scale, mask: CausalMask.LowerA);
+        MatMul.Batched(qkvGrads[c..], qkvLayout, scoreGrads, transposedSquare, qkv, qkvLayout, batchSize, _heads, t, t, d, _scale, mask: CausalMask.UpperA);
         TransformQueryKeyGrads(batchSize, length);
         Linear.Backward(dx, _qkvWeight, _qkvBias, qkvGrads, x, rows);
     }
