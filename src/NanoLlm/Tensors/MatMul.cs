@@ -35,7 +35,7 @@ public enum CausalMask
 /// </summary>
 public static unsafe class MatMul
 {
-    // Below this many floating-point operations (about 50 µs of one core) a thread does not pay for waking it.
+    // Below this many floating-point operations (about 25 µs of one core) a second thread does not pay for waking it.
     private const long MinFlopsPerThread = 1L << 22;
 
     // Y[M,N] = X[M,K]·W[N,K]ᵀ + b[N]   (overwrites Y; an empty b means no bias)
