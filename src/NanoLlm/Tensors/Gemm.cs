@@ -49,7 +49,7 @@ internal static unsafe partial class Gemm
     public const int PackedBudget = 1 << 20;
 
     // The row split packs B a whole block of columns deep; when the depth leaves a block narrower than blockColumns / 8
-    // (and than N), it takes chunks of at most DeepRows rows × ChunkTiles panels of columns instead (MultiplyDeep).
+    // (and than N), it takes chunks of at most DeepRows rows × half the columns instead (MultiplyDeep).
     private const int DeepColumnsDivisor = 8;
     private const int DeepRows = 512;
 
@@ -174,16 +174,18 @@ internal static unsafe partial class Gemm
     // The row split for a depth too long to pack B whole in blocks of useful width (the head's dX = dY·W sums over the
     // vocabulary): there a block of B would be a few panels wide and every row chunk's A would be packed again for each.
     // Here a chunk is a block of rows × a block of columns, both operands packed KC deep at a time inside it, so A is
-    // packed once per block of columns and B once per block of rows.
+    // packed once per block of columns and B once per block of rows. Each packing of a long A (dY, transposed into
+    // panels) costs about 5 % of the product, so the columns come in two halves: A is packed twice, and two threads
+    // take one half each.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MultiplyDeep(in GemmOperands g, int width, int* nextChunk)
     {
-        var (mr, nr, _) = TileFor(width);
+        var (mr, nr, blockColumns) = TileFor(width);
         var kcMax = Math.Min(BlockDepth, g.K);
         var tileSize = RoundUp(mr * nr, AlignmentFloats);
         var rowChunks = (RoundUp(g.M, mr) + DeepRows - 1) / DeepRows;
         var chunkRows = RoundUp((g.M + rowChunks - 1) / rowChunks, mr);
-        var chunkColumns = ChunkTiles * nr;
+        var chunkColumns = Math.Clamp(RoundUp((g.N + 1) / 2, nr), ChunkTiles * nr, blockColumns);
         var packedASize = RoundUp(chunkRows * kcMax, AlignmentFloats) + AlignmentFloats;
         var packedBSize = RoundUp(kcMax * chunkColumns, AlignmentFloats);
         var packedA = Scratch(packedASize + packedBSize + tileSize + nr);
