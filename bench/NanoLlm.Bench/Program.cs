@@ -10,6 +10,7 @@ namespace NanoLlm.Bench;
 /// <c>--gpt2-generation</c> times generation on a GPT-2-124M-shaped model against the memory-bandwidth limit (see
 /// <see cref="Gpt2Generation"/>); <c>--step [--shape SHAPE | --config RUN_FILE] [--threads 1,2] [--seconds S] [--no-parts]</c> breaks one training step of a GPT down by part at each
 /// thread count, with its MFU (see <see cref="StepBreakdown"/>, <see cref="StepShape"/>);
+/// <c>--step-products [--shape SHAPE] [--threads 1,2]</c> times each matrix product of that step alone (see <see cref="StepProducts"/>);
 /// <c>--gpt2-step [--corpus PATH] [--libtorch DLL] [--llmc DIR] [--threads 1,2] [--lengths 64,1024] [--steps N]</c> times a
 /// GPT-2-124M-shaped training step against LibTorch 2.10 and llm.c (see <see cref="Gpt2Step"/>);
 /// <c>--peak</c> measures this machine's FMA peak at each vector width on 1 and 2 threads (see <see cref="PeakProbe"/>);
@@ -51,6 +52,8 @@ public static class Program
             case ["--step", .. var options]:
                 return Shaped(options, shape => StepBreakdown.Run(
                     shape, Threads(options), double.Parse(Option(options, "--seconds", "3"), CultureInfo.InvariantCulture), !options.Contains("--no-parts")));
+            case ["--step-products", .. var options]:
+                return Shaped(options, shape => StepProducts.Run(shape, Threads(options)));
             case ["--diagnostics", var config]:
                 DiagnosticsCost.Run(config);
                 return 0;

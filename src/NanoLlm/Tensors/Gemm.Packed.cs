@@ -84,7 +84,7 @@ internal static unsafe partial class Gemm
                     {
                         var kc = Math.Min(kcMax, g.K - pc);
                         Pack(packedA, g.A + (ic * g.ARowStride) + (pc * g.AColumnStride), g.ARowStride, g.AColumnStride, mc, kc, mr);
-                        Block(g, width, packedA, packedB + (block * b.BlockSize) + (pc * b.BlockColumns), ic, mc, jc, nc, kc, pc == 0 && !g.Accumulate, tile, zeros);
+                        Block(g, width, packedA, packedB + (block * b.BlockSize) + (pc * b.BlockColumns), ic, mc, jc, nc, pc, kc, pc == 0 && !g.Accumulate, tile, zeros);
                     }
                 }
             }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace NanoLlm.Tensors;
@@ -24,6 +25,7 @@ internal unsafe struct GemmOperands
     public int N;
     public float Alpha;
     public bool Accumulate;
+    public CausalMask Mask;
 }
 
 /// <summary>
@@ -47,6 +49,11 @@ internal static unsafe partial class Gemm
 
     // The operand packed whole (all of its depth) may take this many floats per thread: 4 MiB.
     public const int PackedBudget = 1 << 20;
+
+    // The row split packs B a whole block of columns deep; when the depth leaves a block narrower than blockColumns / 8
+    // (and than N), it takes chunks of at most DeepRows rows × half the columns instead (MultiplyDeep).
+    private const int DeepColumnsDivisor = 8;
+    private const int DeepRows = 512;
 
     // Rows or columns are handed out in chunks of this many tiles, so a thread that falls behind (a busy core) takes fewer.
     private const int ChunkTiles = 4;
@@ -91,6 +98,11 @@ internal static unsafe partial class Gemm
         {
             // B for one block of columns, all of its depth: pc block at packedB + pc·ncMax.
             var ncMax = Math.Clamp(PackedBudget / g.K / nr * nr, nr, Math.Min(blockColumns, RoundUp(g.N, nr)));
+            if (ncMax < Math.Min(RoundUp(g.N, nr), blockColumns / DeepColumnsDivisor))
+            {
+                MultiplyDeep(g, width, nextChunk);
+                return;
+            }
             var chunkRows = ChunkTiles * mr;
             var packedASize = RoundUp(chunkRows * kcMax, AlignmentFloats) + AlignmentFloats;
             var packedBSize = RoundUp(g.K * ncMax, AlignmentFloats);
@@ -120,7 +132,7 @@ internal static unsafe partial class Gemm
                 {
                     var kc = Math.Min(kcMax, g.K - pc);
                     Pack(packedA, g.A + (ic * g.ARowStride) + (pc * g.AColumnStride), g.ARowStride, g.AColumnStride, mc, kc, mr);
-                    Block(g, width, packedA, packedB + (pc * ncMax), ic, mc, jc, nc, kc, pc == 0 && !g.Accumulate, tile, zeros);
+                    Block(g, width, packedA, packedB + (pc * ncMax), ic, mc, jc, nc, pc, kc, pc == 0 && !g.Accumulate, tile, zeros);
                 }
             }
         }
@@ -155,8 +167,48 @@ internal static unsafe partial class Gemm
                 {
                     var kc = Math.Min(kcMax, g.K - pc);
                     Pack(packedB, g.B + (pc * g.BRowStride) + (jc * g.BColumnStride), g.BColumnStride, g.BRowStride, nc, kc, nr);
-                    Block(g, width, packedA + (pc * mPadded), packedB, 0, g.M, jc, nc, kc, pc == 0 && !g.Accumulate, tile, zeros);
+                    Block(g, width, packedA + (pc * mPadded), packedB, 0, g.M, jc, nc, pc, kc, pc == 0 && !g.Accumulate, tile, zeros);
                 }
+            }
+        }
+    }
+
+    // The row split for a depth too long to pack B whole in blocks of useful width (the head's dX = dY·W sums over the
+    // vocabulary): there a block of B would be a few panels wide and every row chunk's A would be packed again for each.
+    // Here a chunk is a block of rows × a block of columns, both operands packed KC deep at a time inside it, so A is
+    // packed once per block of columns and B once per block of rows. Each packing of a long A (dY, transposed into
+    // panels) costs about 5 % of the product, so the columns come in two halves: A is packed twice, and two threads
+    // take one half each.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MultiplyDeep(in GemmOperands g, int width, int* nextChunk)
+    {
+        var (mr, nr, blockColumns) = TileFor(width);
+        var kcMax = Math.Min(BlockDepth, g.K);
+        var tileSize = RoundUp(mr * nr, AlignmentFloats);
+        var rowChunks = (RoundUp(g.M, mr) + DeepRows - 1) / DeepRows;
+        var chunkRows = RoundUp((g.M + rowChunks - 1) / rowChunks, mr);
+        var chunkColumns = Math.Clamp(RoundUp((g.N + 1) / 2, nr), ChunkTiles * nr, blockColumns);
+        var packedASize = RoundUp(chunkRows * kcMax, AlignmentFloats) + AlignmentFloats;
+        var packedBSize = RoundUp(kcMax * chunkColumns, AlignmentFloats);
+        var packedA = Scratch(packedASize + packedBSize + tileSize + nr);
+        var packedB = packedA + packedASize;
+        var tile = packedB + packedBSize;
+        var zeros = tile + tileSize;
+        new Span<float>(zeros, nr).Clear();
+        rowChunks = (g.M + chunkRows - 1) / chunkRows;
+        var chunks = rowChunks * ((g.N + chunkColumns - 1) / chunkColumns);
+        int chunk;
+        while ((chunk = Interlocked.Increment(ref *nextChunk) - 1) < chunks)
+        {
+            var (block, rowChunk) = Math.DivRem(chunk, rowChunks);
+            var (jc, ic) = (block * chunkColumns, rowChunk * chunkRows);
+            var (nc, mc) = (Math.Min(chunkColumns, g.N - jc), Math.Min(chunkRows, g.M - ic));
+            for (var pc = 0; pc < g.K; pc += kcMax)
+            {
+                var kc = Math.Min(kcMax, g.K - pc);
+                Pack(packedB, g.B + (pc * g.BRowStride) + (jc * g.BColumnStride), g.BColumnStride, g.BRowStride, nc, kc, nr);
+                Pack(packedA, g.A + (ic * g.ARowStride) + (pc * g.AColumnStride), g.ARowStride, g.AColumnStride, mc, kc, mr);
+                Block(g, width, packedA, packedB, ic, mc, jc, nc, pc, kc, pc == 0 && !g.Accumulate, tile, zeros);
             }
         }
     }
@@ -164,7 +216,7 @@ internal static unsafe partial class Gemm
     // C[ic:ic+mc, jc:jc+nc] = α·(packed A panels)·(packed B panels) + (C, or the bias when overwriting), tile by tile
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block(
-        in GemmOperands g, int width, float* packedA, float* packedB, int ic, int mc, int jc, int nc, int kc, bool overwrite, float* tile, float* zeros)
+        in GemmOperands g, int width, float* packedA, float* packedB, int ic, int mc, int jc, int nc, int pc, int kc, bool overwrite, float* tile, float* zeros)
     {
         var (mr, nr, _) = TileFor(width);
         delegate*<int, float*, float*, float, float*, nint, float*, nint, void> kernel = width switch
@@ -181,37 +233,53 @@ internal static unsafe partial class Gemm
             for (var ir = 0; ir < mc; ir += mr)
             {
                 var rows = Math.Min(mr, mc - ir);
+                var (first, depth) = TileDepth(g.Mask, ic + ir, rows, jc + jr, pc, kc);
+                if (depth < 0 || (depth == 0 && !overwrite))
+                {
+                    continue;
+                }
                 var c = g.C + ((ic + ir) * g.CRowStride) + jc + jr;
-                var a = packedA + (ir * kc);
-                var b = packedB + (jr * kc);
+                var a = packedA + (ir * kc) + (first * mr);
+                var b = packedB + (jr * kc) + (first * nr);
                 var source = overwrite ? bias : c;
                 var sourceStride = overwrite ? 0 : g.CRowStride;
                 if (rows == mr && columns == nr)
                 {
-                    kernel(kc, a, b, g.Alpha, source, sourceStride, c, g.CRowStride);
+                    kernel(depth, a, b, g.Alpha, source, sourceStride, c, g.CRowStride);
                 }
                 else if (width == 512 && columns <= 4)
                 {
-                    Columns512(kc, a, b, rows, columns, g.Alpha, source, sourceStride, c, g.CRowStride, tile);
+                    Columns512(depth, a, b, rows, columns, g.Alpha, source, sourceStride, c, g.CRowStride, tile);
                 }
                 else if (width == 512 && columns <= 16)
                 {
                     if (rows == mr && columns == 16)
                     {
-                        Kernel512Narrow(kc, a, b, g.Alpha, source, sourceStride, c, g.CRowStride);
+                        Kernel512Narrow(depth, a, b, g.Alpha, source, sourceStride, c, g.CRowStride);
                     }
                     else
                     {
-                        EdgeTile(&Kernel512Narrow, kc, a, b, g.Alpha, overwrite, bias, c, g.CRowStride, rows, columns, tile, mr, 16);
+                        EdgeTile(&Kernel512Narrow, depth, a, b, g.Alpha, overwrite, bias, c, g.CRowStride, rows, columns, tile, mr, 16);
                     }
                 }
                 else
                 {
-                    EdgeTile(kernel, kc, a, b, g.Alpha, overwrite, bias, c, g.CRowStride, rows, columns, tile, mr, nr);
+                    EdgeTile(kernel, depth, a, b, g.Alpha, overwrite, bias, c, g.CRowStride, rows, columns, tile, mr, nr);
                 }
             }
         }
     }
+
+    // The span [pc + first, pc + first + depth) of the block [pc, pc + kc) a tile of rows [row, row + rows) starting at
+    // column `column` sums over: under a causal mask the products outside it are zero, or the whole tile is unneeded
+    // (depth −1). It depends only on where the tile sits, so every element is the same chain whichever thread computes it.
+    private static (int First, int Depth) TileDepth(CausalMask mask, int row, int rows, int column, int pc, int kc) => mask switch
+    {
+        CausalMask.LowerOutput => column > row + rows - 1 ? (0, -1) : (0, kc),
+        CausalMask.LowerA => (0, Math.Clamp(row + rows - pc, 0, kc)),
+        CausalMask.UpperA => (Math.Clamp(row - pc, 0, kc), kc - Math.Clamp(row - pc, 0, kc)),
+        _ => (0, kc),
+    };
 
     // A partial tile: C's valid part (or the bias) goes into a full scratch tile of the kernel's width, the kernel
     // updates it, the valid part goes back.
@@ -245,7 +313,7 @@ internal static unsafe partial class Gemm
             {
                 for (var p = 0; p < depth; p++)
                 {
-                    new ReadOnlySpan<float>(panel + (p * depthStride), count).CopyTo(new Span<float>(packed + (p * width), count));
+                    CopyShort(panel + (p * depthStride), packed + (p * width), count);
                 }
             }
             else
@@ -276,6 +344,27 @@ internal static unsafe partial class Gemm
                 }
             }
             packed += depth * width;
+        }
+    }
+
+    // to[0:count] = from[0:count] for the few floats of one depth step of a panel (12 or 32 with AVX-512): inline vector
+    // moves, where a memmove call per step cost as much as a fifth of dW += dYᵀ·X (its A, dY read across its rows)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyShort(float* from, float* to, int count)
+    {
+        var i = 0;
+        for (; i + 8 <= count; i += 8)
+        {
+            Vector256.Store(Vector256.Load(from + i), to + i);
+        }
+        if (i + 4 <= count)
+        {
+            Vector128.Store(Vector128.Load(from + i), to + i);
+            i += 4;
+        }
+        for (; i < count; i++)
+        {
+            to[i] = from[i];
         }
     }
 

@@ -9,6 +9,25 @@ namespace NanoLlm.Tensors;
 public readonly record struct MatrixLayout(int RowStride, bool Transposed = false, int BatchStride = 0, int HeadStride = 0);
 
 /// <summary>
+/// What a causal mask makes of a square batched product (M = K = T for the masked operand), so whole tiles and spans of
+/// the sum can be skipped: attention computes half the products of a full square.
+/// </summary>
+public enum CausalMask
+{
+    /// <summary>Every element of C over the whole depth.</summary>
+    None,
+
+    /// <summary>Only C[i,j] with j ≤ i is needed (S = Q·Kᵀ, dP = dO·Vᵀ): tiles wholly above the diagonal are left as they were.</summary>
+    LowerOutput,
+
+    /// <summary>A[i,p] = 0 for p &gt; i (O = P·V, dQ = dS·K): a tile of rows sums over p up to its last row.</summary>
+    LowerA,
+
+    /// <summary>A[i,p] = 0 for p &lt; i (dV = Pᵀ·dO, dK = dSᵀ·Q): a tile of rows sums over p from its first row.</summary>
+    UpperA,
+}
+
+/// <summary>
 /// Matrix products. The layer forms use PyTorch's Linear layout (weights <c>W[N,K]</c>, one row per output);
 /// <see cref="Batched"/> covers attention's per-(batch, head) products. All run on <see cref="Gemm"/>; threads take
 /// chunks of output rows, columns or batch items from a shared counter, never a piece of a sum, so every element is
@@ -16,8 +35,8 @@ public readonly record struct MatrixLayout(int RowStride, bool Transposed = fals
 /// </summary>
 public static unsafe class MatMul
 {
-    // Below this many floating-point operations (about 50 µs of one core) a thread does not pay for waking it.
-    private const long MinFlopsPerThread = 1L << 23;
+    // Below this many floating-point operations (about 25 µs of one core) a second thread does not pay for waking it.
+    private const long MinFlopsPerThread = 1L << 22;
 
     // Columns of a bias gradient one thread sums at a time: four cache lines of each row.
     private const int BiasBlock = 64;
@@ -216,12 +235,17 @@ public static unsafe class MatMul
         Bias = new BiasSums { Db = db, Dy = dy, Rows = m, Columns = db == null ? 0 : n },
     };
 
-    // C[b,h][M,N] = α·A[b,h][M,K]·B[b,h][K,N] (+ C[b,h] when accumulate) for b < batches, h < heads
+    // C[b,h][M,N] = α·A[b,h][M,K]·B[b,h][K,N] (+ C[b,h] when accumulate) for b < batches, h < heads; with a causal
+    // mask, the zeros of A are skipped (their products add nothing) or the unneeded tiles of C
     public static void Batched(
         Span<float> c, MatrixLayout cLayout, ReadOnlySpan<float> a, MatrixLayout aLayout, ReadOnlySpan<float> b, MatrixLayout bLayout,
-        int batches, int heads, int m, int k, int n, float alpha = 1f, bool accumulate = false)
+        int batches, int heads, int m, int k, int n, float alpha = 1f, bool accumulate = false, CausalMask mask = CausalMask.None)
     {
         CheckSizes(m, k, n);
+        if (mask is CausalMask.LowerA or CausalMask.UpperA && m != k)
+        {
+            throw new ArgumentException($"A causal mask on A needs a square A; it is {m}×{k}.", nameof(mask));
+        }
         ArgumentOutOfRangeException.ThrowIfNegative(batches);
         ArgumentOutOfRangeException.ThrowIfNegative(heads);
         if (cLayout.Transposed)
@@ -250,6 +274,7 @@ public static unsafe class MatMul
                     N = n,
                     Alpha = alpha,
                     Accumulate = accumulate,
+                    Mask = mask,
                 },
                 Batches = batches,
                 Heads = heads,

@@ -107,6 +107,26 @@ public sealed class MatMulTests
         AssertClose(expectedBias, db, e => (m + 2) * Unit * biasBound[e], "db");
     }
 
+    // dY·W summed over a depth so long that B cannot be packed whole for more than a few panels (the head's dX sums over
+    // the vocabulary): the product is taken in chunks of rows × columns, both operands packed a block of depth at a time.
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    [InlineData(128)]
+    [InlineData(0)]
+    public void BackwardInput_over_a_long_depth_matches_naive(int width)
+    {
+        const int m = 120, k = 200, n = 9000;
+        var dy = RandomArray(m * n, 34);
+        var w = RandomArray(n * k, 35);
+        var dx = RandomArray(m * k, 36);
+        var before = (float[])dx.Clone();
+        With(width, 2, () => MatMul.BackwardInput(dx, dy, w, m, k, n));
+
+        var (expected, bound) = NaiveProduct(m, n, k, (i, p) => dy[(i * n) + p], (p, j) => w[(p * k) + j], (i, j) => before[(i * k) + j]);
+        AssertClose(expected, dx, e => (n + 2) * Unit * bound[e], "dx");
+    }
+
     [Fact]
     public void Backward_forms_match_finite_differences_of_the_forward()
     {
@@ -258,6 +278,76 @@ public sealed class MatMulTests
         }
     }
 
+    public static TheoryData<int, int, int> CausalAttentionShapes()
+    {
+        var data = new TheoryData<int, int, int>();
+        foreach (var width in new[] { 512, 256, 128, 0 })
+        {
+            data.Add(width, 40, 16);
+            data.Add(width, 13, 7);
+            data.Add(width, 300, 5);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(CausalAttentionShapes))]
+    public void Batched_causal_products_skip_only_what_the_mask_makes_zero_or_unneeded(int width, int t, int d)
+    {
+        // The six products with P and dS zero above the diagonal: scores and dP are needed on and below it only, and
+        // P·V, dS·K sum over p ≤ i, Pᵀ·dO, dSᵀ·Q over p ≥ i; the same bits on one and two threads.
+        const int b = 2, h = 3;
+        var c = h * d;
+        var qkvLayout = new MatrixLayout(RowStride: 3 * c, BatchStride: t * 3 * c, HeadStride: d);
+        var square = new MatrixLayout(RowStride: t, BatchStride: h * t * t, HeadStride: t * t);
+        var heads = new MatrixLayout(RowStride: c, BatchStride: t * c, HeadStride: d);
+        var qkv = RandomArray(b * t * 3 * c, 38);
+        var causal = RandomArray(b * h * t * t, 39);
+        for (var e = 0; e < causal.Length; e++)
+        {
+            if (e % t > e / t % t)
+            {
+                causal[e] = 0f;
+            }
+        }
+        var headData = RandomArray(b * t * c, 40);
+        (string Name, CausalMask Mask, int Size, MatrixLayout C, float[] A, int AOffset, MatrixLayout ALayout, float[] B, int BOffset, MatrixLayout BLayout, int M, int K, int N, bool Accumulate)[] products =
+        [
+            ("S = Q·Kᵀ", CausalMask.LowerOutput, b * h * t * t, square, qkv, 0, qkvLayout, qkv, c, qkvLayout with { Transposed = true }, t, d, t, false),
+            ("O = P·V", CausalMask.LowerA, b * t * c, heads, causal, 0, square, qkv, 2 * c, qkvLayout, t, t, d, false),
+            ("dP = dO·Vᵀ", CausalMask.LowerOutput, b * h * t * t, square, headData, 0, heads, qkv, 2 * c, qkvLayout with { Transposed = true }, t, d, t, false),
+            ("dV = Pᵀ·dO", CausalMask.UpperA, b * t * 3 * c, qkvLayout, causal, 0, square with { Transposed = true }, headData, 0, heads, t, t, d, false),
+            ("dQ += dS·K", CausalMask.LowerA, b * t * 3 * c, qkvLayout, causal, 0, square, qkv, c, qkvLayout, t, t, d, true),
+            ("dK += dSᵀ·Q", CausalMask.UpperA, b * t * 3 * c, qkvLayout, causal, 0, square with { Transposed = true }, qkv, 0, qkvLayout, t, t, d, true),
+        ];
+        foreach (var (name, mask, size, cLayout, a, aOffset, aLayout, bData, bOffset, bLayout, m, k, n, accumulate) in products)
+        {
+            var before = RandomArray(size, 41);
+            var (one, two) = ((float[])before.Clone(), (float[])before.Clone());
+            With(width, 1, () => MatMul.Batched(one, cLayout, a.AsSpan(aOffset), aLayout, bData.AsSpan(bOffset), bLayout, b, h, m, k, n, 0.25f, accumulate, mask));
+            With(width, 2, () => MatMul.Batched(two, cLayout, a.AsSpan(aOffset), aLayout, bData.AsSpan(bOffset), bLayout, b, h, m, k, n, 0.25f, accumulate, mask));
+            AssertBitIdentical(one, two);
+            for (var batch = 0; batch < b; batch++)
+            {
+                for (var head = 0; head < h; head++)
+                {
+                    var (expected, bound) = NaiveProduct(
+                        m, k, n, (i, p) => 0.25f * Element(a, aLayout, batch, head, i, p, aOffset), (p, j) => Element(bData, bLayout, batch, head, p, j, bOffset),
+                        (i, j) => accumulate ? Element(before, cLayout, batch, head, i, j) : 0f);
+                    for (var i = 0; i < m; i++)
+                    {
+                        for (var j = 0; j < (mask == CausalMask.LowerOutput ? i + 1 : n); j++)
+                        {
+                            var got = Element(one, cLayout, batch, head, i, j);
+                            var error = Math.Abs(got - expected[(i * n) + j]);
+                            Assert.True(error <= ((k + 3) * Unit * bound[(i * n) + j]) + 1e-30, $"{name} [{batch},{head}][{i},{j}]: expected {expected[(i * n) + j]}, got {got}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Batched_computes_attention_scores_from_a_fused_qkv_buffer()
     {
@@ -294,6 +384,7 @@ public sealed class MatMulTests
     [Theory]
     [InlineData(200, 257, 200)]
     [InlineData(260, 520, 65)]
+    [InlineData(120, 200, 9000)]
     public void One_and_two_threads_give_identical_bits(int m, int k, int n)
     {
         var x = RandomArray(m * k, 23);

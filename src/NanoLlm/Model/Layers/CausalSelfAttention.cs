@@ -104,11 +104,12 @@ public sealed unsafe partial class CausalSelfAttention
         }
         else
         {
-            // S = Q·Kᵀ/√D, then each row t keeps columns 0..t: the causal mask.
-            MatMul.Batched(probabilities, square, qkv, qkvLayout, qkv[c..], transposedKeys, batchSize, _heads, t, d, t, _scale);
+            // S = Q·Kᵀ/√D, then each row t keeps columns 0..t: the causal mask. Tiles of S wholly above the diagonal are
+            // not computed, and the product with P, zero above it, sums over the positions a row can see.
+            MatMul.Batched(probabilities, square, qkv, qkvLayout, qkv[c..], transposedKeys, batchSize, _heads, t, d, t, _scale, mask: CausalMask.LowerOutput);
             Softmax.CausalForward(probabilities, batchSize * _heads, t);
             var weights = DroppedWeights(probabilities, seed, stream);
-            MatMul.Batched(_headOutputs.AsSpan(0, rows * c), heads, weights, square, qkv[(2 * c)..], qkvLayout, batchSize, _heads, t, t, d);
+            MatMul.Batched(_headOutputs.AsSpan(0, rows * c), heads, weights, square, qkv[(2 * c)..], qkvLayout, batchSize, _heads, t, t, d, mask: CausalMask.LowerA);
         }
         Linear.Forward(y, _headOutputs, _projWeight, _projBias, rows);
     }
@@ -135,12 +136,12 @@ public sealed unsafe partial class CausalSelfAttention
         }
         else
         {
-            MatMul.Batched(scoreGrads, square, headOutputGrads, heads, qkv[(2 * c)..], transposedKeys, batchSize, _heads, t, d, t);
-            MatMul.Batched(qkvGrads[(2 * c)..], qkvLayout, _droppedProbabilities.AsSpan(0, scoreCount), transposedSquare, headOutputGrads, heads, batchSize, _heads, t, t, d);
+            MatMul.Batched(scoreGrads, square, headOutputGrads, heads, qkv[(2 * c)..], transposedKeys, batchSize, _heads, t, d, t, mask: CausalMask.LowerOutput);
+            MatMul.Batched(qkvGrads[(2 * c)..], qkvLayout, _droppedProbabilities.AsSpan(0, scoreCount), transposedSquare, headOutputGrads, heads, batchSize, _heads, t, t, d, mask: CausalMask.UpperA);
             _dropout.Backward(scoreGrads);
             Softmax.CausalBackward(scoreGrads, probabilities, batchSize * _heads, t);
-            MatMul.Batched(qkvGrads, qkvLayout, scoreGrads, square, qkv[c..], qkvLayout, batchSize, _heads, t, t, d, _scale);
-            MatMul.Batched(qkvGrads[c..], qkvLayout, scoreGrads, transposedSquare, qkv, qkvLayout, batchSize, _heads, t, t, d, _scale);
+            MatMul.Batched(qkvGrads, qkvLayout, scoreGrads, square, qkv[c..], qkvLayout, batchSize, _heads, t, t, d, _scale, mask: CausalMask.LowerA);
+            MatMul.Batched(qkvGrads[c..], qkvLayout, scoreGrads, transposedSquare, qkv, qkvLayout, batchSize, _heads, t, t, d, _scale, mask: CausalMask.UpperA);
         }
         TransformQueryKeyGrads(batchSize, length);
         Linear.Backward(dx, _qkvWeight, _qkvBias, qkvGrads, x, rows, accumulate);
