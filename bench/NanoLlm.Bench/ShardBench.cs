@@ -181,7 +181,7 @@ public static class ShardBench
         var split = summary.Splits[0];
         var speed = summary.BytesRead / 1e6 / seconds;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"prepare threads={threads} bytes={summary.BytesRead} tokens={split.Tokens} shards={split.Shards} seconds={seconds:F2} mb_per_s={speed:F1} {phase} peak_rss_mb={Accounting.PeakMemoryMegabytes()} load={LoadAverage()}"));
+            $"prepare threads={threads} bytes={summary.BytesRead} tokens={split.Tokens} shards={split.Shards} seconds={seconds:F2} mb_per_s={speed:F1} mb_per_cpu_s={summary.BytesRead / 1e6 / (phase.User + phase.System).TotalSeconds:F1} {phase} peak_rss_mb={Accounting.PeakMemoryMegabytes()} load={LoadAverage()}"));
         return speed;
     }
 

@@ -446,7 +446,7 @@ public sealed class Tokenizer
         }
         int[]? rented = null;
         var parts = piece.Length + 1 <= StackPieceLength
-            ? stackalloc int[StackPieceLength * 2]
+            ? stackalloc int[(piece.Length + 1) * 2]
             : (rented = System.Buffers.ArrayPool<int>.Shared.Rent((piece.Length + 1) * 2));
         if (_ranks is not null)
         {
