@@ -10,7 +10,7 @@ namespace NanoLlm.Data;
 /// rest). Each shard is written to a hidden temporary file beside its target, its header filled in once it is full,
 /// flushed to disk and renamed into place: a shard either exists whole or not at all, and every header records where
 /// the next shard's text starts, so a preparation stopped at any point continues after its last whole shard. The
-/// flush (the disk's time, hundreds of milliseconds for a large shard) and the rename run on a thread of their own,
+/// flush (the disk's time: about 0.2 s for a 200 MB shard here) and the rename run on a thread of their own,
 /// one shard after the other in index order, while the next shard is written.
 /// </summary>
 internal sealed class ShardWriter : IDisposable
