@@ -24,7 +24,7 @@ BIN_SERVER = src/NanoLlm.Server/bin/$(CONFIGURATION)/net10.0/NanoLlm.Server.dll
 PACKAGES  = bin/packages
 BUILD     = $(DOTNET) build --nologo -v quiet -c $(CONFIGURATION)
 
-.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity llmc-loss bench-gpt2 bench-generation fuzz serve pack tool bench-serve explain bench-diagnostics prepare speedrun speedrun-short muon-parity bench-peak libtorch-peer
+.PHONY: build test docs lint format train chat bench bench-kernels bench-step bench-openblas data shakespeare parity bench-peers scale-out-check tokenize import export gpt2-parity llmc-loss bench-gpt2 bench-generation fuzz serve pack tool bench-serve explain bench-diagnostics prepare speedrun speedrun-short muon-parity bench-peak libtorch-peer bench-prepare
 
 build:
 	$(BUILD) NanoLlm.slnx
@@ -214,6 +214,19 @@ BENCH_THREADS ?= 1,2
 bench-step:
 	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
 	$(DOTNET) $(BIN_BENCH) --step $(if $(BENCH_CONFIG),--config $(BENCH_CONFIG),--shape $(BENCH_SHAPE)) --threads $(BENCH_THREADS)
+
+# Preparing token shards against the tokenizer alone: PREPARE_CORPUS (PREPARE_MB MiB of Tiny Shakespeare's lines
+# shuffled by a seeded generator, written there when missing) encoded on one thread, then prepared into shards under
+# PREPARE_OUTPUT at each of BENCH_THREADS; MB/s, CPU, collections and peak memory of each, and the preparation on the
+# most threads against that many times the one-thread encoding. About two minutes for the 2 GiB default.
+PREPARE_CORPUS    ?= /tmp/nanollm-2gb/text
+PREPARE_MB        ?= 2048
+PREPARE_TOKENIZER ?= gpt2
+PREPARE_OUTPUT    ?= /tmp/nanollm-bench-prepare
+bench-prepare: data
+	@$(BUILD) bench/NanoLlm.Bench >/dev/null || $(BUILD) bench/NanoLlm.Bench
+	@test -d $(PREPARE_CORPUS) || NANOLLM_TINYSHAKESPEARE=$(TINYSHAKESPEARE) $(DOTNET) $(BIN_BENCH) --shuffled-corpus $(PREPARE_CORPUS) $(PREPARE_MB) 1337
+	$(DOTNET) $(BIN_BENCH) --prepare-speed $(PREPARE_TOKENIZER) $(PREPARE_CORPUS) $(PREPARE_OUTPUT) --threads $(BENCH_THREADS)
 
 # The server under load (loopback only, bounded in time): SERVE_CLIENTS concurrent streaming clients, each level for
 # SERVE_SECONDS, on the weights of SERVE_CONFIG (train them first); p50/p99 time to first token, aggregate tokens/s,

@@ -23,8 +23,8 @@ namespace NanoLlm.Bench;
 /// <c>--serve-load CONFIG --server DLL …</c> load-tests the server (see <see cref="ServeLoad"/>) and <c>--decode WEIGHTS</c>
 /// measures generation in-process, one sequence and batched (see <see cref="DecodeThroughput"/>);
 /// any other arguments go to BenchmarkDotNet (e.g. <c>--filter *Bpe*</c>).
-/// <c>--shuffled-corpus DIR MEGABYTES SEED</c> and <c>--encode-speed TOKENIZER_DIR CORPUS MEGABYTES</c> are the
-/// large-corpus benchmark's (see <see cref="ShardBench"/>); any other arguments go to BenchmarkDotNet (e.g. <c>--filter *Bpe*</c>).
+/// <c>--shuffled-corpus DIR MEGABYTES SEED</c> and <c>--prepare-speed TOKENIZER CORPUS OUTPUT [--encode-mb N] [--threads 1,2]</c>
+/// are the large-corpus benchmark's (see <see cref="ShardBench"/>).
 /// </summary>
 public static class Program
 {
@@ -66,9 +66,9 @@ public static class Program
             case ["--shuffled-corpus", var directory, var megabytes, var seed]:
                 ShardBench.ShuffledCorpus(directory, long.Parse(megabytes, CultureInfo.InvariantCulture), int.Parse(seed, CultureInfo.InvariantCulture));
                 return 0;
-            case ["--encode-speed", var tokenizer, var corpus, var megabytes]:
-                ShardBench.EncodeSpeed(tokenizer, corpus, int.Parse(megabytes, CultureInfo.InvariantCulture));
-                return 0;
+            case ["--prepare-speed", var tokenizer, var corpus, var output, .. var options]:
+                return ShardBench.PrepareSpeed(
+                    tokenizer, corpus, output, int.Parse(Option(options, "--encode-mb", "256"), CultureInfo.InvariantCulture), Threads(options));
             case ["--parity-check", var directory]:
                 return ParityDump.CheckReferenceWeights(directory) == 0 ? 0 : 1;
             case ["--logits-check", var weights, var batch]:

@@ -18,6 +18,9 @@ public interface ITextEncoder
     /// <summary>Bytes of text <paramref name="token"/> stands for: 0 for a special token such as end-of-text.</summary>
     int TokenByteLength(int token);
 
-    /// <summary>The tokens of <paramref name="text"/> (UTF-8), a document or a stretch of one ending at a line end. Thread-safe.</summary>
-    int[] Encode(ReadOnlySpan<byte> text);
+    /// <summary>
+    /// Writes the tokens of <paramref name="text"/> (UTF-8, a document or a stretch of one ending at a line end) into
+    /// <paramref name="tokens"/>, which has room for one token per byte, and returns how many it wrote. Thread-safe.
+    /// </summary>
+    int Encode(ReadOnlySpan<byte> text, Span<int> tokens);
 }

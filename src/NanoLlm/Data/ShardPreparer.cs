@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -50,17 +49,24 @@ public static class ShardPreparer
         {
             tokenBytes[token] = encoder.TokenByteLength(token);
         }
+        var chunks = new Chunk[ChunksPerThread * request.Threads];
+        for (var i = 0; i < chunks.Length; i++)
+        {
+            chunks[i] = new Chunk();
+        }
         var state = new Counters();
         var summaries = new List<SplitSummary>();
         foreach (var split in request.Splits)
         {
-            summaries.Add(PrepareSplit(request, split, encoder, tokenBytes, state, totalBytes, clock, progress, cancellation));
+            summaries.Add(PrepareSplit(request, split, encoder, tokenBytes, chunks, state, totalBytes, clock, progress, cancellation));
         }
         return new PrepareSummary(summaries, state.Bytes, clock.Elapsed);
     }
 
+    // The calling thread reads chunks into free buffers and hands each to an encoding task; one writer thread takes
+    // them in input order, writes their tokens and gives the buffers back.
     private static SplitSummary PrepareSplit(
-        PrepareRequest request, ShardSplit split, ITextEncoder encoder, int[] tokenBytes, Counters state, long totalBytes,
+        PrepareRequest request, ShardSplit split, ITextEncoder encoder, int[] tokenBytes, Chunk[] chunks, Counters state, long totalBytes,
         Stopwatch clock, Action<PrepareProgress>? progress, CancellationToken cancellation)
     {
         var ranges = split.Ranges;
@@ -71,7 +77,8 @@ public static class ShardPreparer
         var end = new SourcePosition(ranges.Count, 0, 0, true);
         using var writer = new ShardWriter(request.Output, split.Prefix, kept, request.ShardTokens, template, tokenBytes);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        using var queue = new BlockingCollection<(Chunk Chunk, Task<int[]> Tokens)>(ChunksPerThread * request.Threads);
+        using var free = new BlockingCollection<Chunk>(new ConcurrentQueue<Chunk>(chunks));
+        using var queue = new BlockingCollection<(Chunk Chunk, Task Encoded)>(chunks.Length);
         var scheduler = new ConcurrentExclusiveSchedulerPair(TaskScheduler.Default, request.Threads).ConcurrentScheduler;
         var separator = Encoding.UTF8.GetBytes(request.DocumentSeparator);
         var shardsBefore = writer.NextIndex;
@@ -80,13 +87,14 @@ public static class ShardPreparer
             {
                 try
                 {
-                    foreach (var (chunk, task) in queue.GetConsumingEnumerable(stop.Token))
+                    foreach (var (chunk, encoded) in queue.GetConsumingEnumerable(stop.Token))
                     {
-                        var tokens = task.GetAwaiter().GetResult();
-                        var skip = chunk.Start.TokensWritten;
-                        writer.Write(tokens.AsSpan(Math.Min(skip, tokens.Length)), chunk.Start, chunk.Next);
+                        encoded.GetAwaiter().GetResult();
+                        var skip = Math.Min(chunk.Start.TokensWritten, chunk.TokenCount);
+                        writer.Write(chunk.Tokens.AsSpan(skip, chunk.TokenCount - skip), chunk.Start, chunk.Next);
                         state.Bytes += chunk.Length;
                         progress?.Invoke(new PrepareProgress(state.Bytes, totalBytes, state.Tokens + writer.TokensWritten, state.Shards + writer.NextIndex - shardsBefore, clock.Elapsed));
+                        free.Add(chunk);
                     }
                 }
                 catch
@@ -100,11 +108,11 @@ public static class ShardPreparer
             TaskScheduler.Default);
         try
         {
-            foreach (var chunk in Chunks(ranges, start, separator))
+            foreach (var chunk in ReadChunks(ranges, start, separator, () => free.Take(stop.Token)))
             {
                 stop.Token.ThrowIfCancellationRequested();
-                var encode = Task.Factory.StartNew(() => EncodeChunk(chunk, encoder, separator), CancellationToken.None, TaskCreationOptions.None, scheduler);
-                queue.Add((chunk, encode), stop.Token);
+                var encoded = Task.Factory.StartNew(() => EncodeChunk(chunk, encoder, separator), CancellationToken.None, TaskCreationOptions.None, scheduler);
+                queue.Add((chunk, encoded), stop.Token);
             }
             queue.CompleteAdding();
         }
@@ -112,6 +120,13 @@ public static class ShardPreparer
         {
             // Cancelled, or the writer failed and stopped the reading: either way the writer has stopped, and a
             // failure is its exception to report.
+        }
+        catch
+        {
+            // The reading failed: the writer stops before the exception leaves the buffers it uses.
+            stop.Cancel();
+            consumer.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing).GetAwaiter().GetResult();
+            throw;
         }
         try
         {
@@ -192,7 +207,8 @@ public static class ShardPreparer
         return Fingerprint.Of(text.ToString());
     }
 
-    private static IEnumerable<Chunk> Chunks(IReadOnlyList<SourceRange> ranges, SourcePosition start, byte[] separator)
+    // The chunks from start on, each read into a buffer that nextFree gives (which may wait for one to come back).
+    private static IEnumerable<Chunk> ReadChunks(IReadOnlyList<SourceRange> ranges, SourcePosition start, byte[] separator, Func<Chunk> nextFree)
     {
         for (var r = start.Range; r < ranges.Count; r++)
         {
@@ -201,16 +217,18 @@ public static class ShardPreparer
             using var handle = File.OpenHandle(range.File);
             while (offset < range.End)
             {
-                var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+                var chunk = nextFree();
                 var read = (int)Math.Min(ChunkBytes, range.End - offset);
-                ReadFully(handle, buffer.AsSpan(0, read), offset, range.File);
-                var length = offset + read < range.End ? ChunkEnd(buffer.AsSpan(0, read), separator) : read;
-                var endsDocument = separator.Length > 0 && buffer.AsSpan(0, length).EndsWith(separator);
+                ReadFully(handle, chunk.Text.AsSpan(0, read), offset, range.File);
+                var length = offset + read < range.End ? ChunkEnd(chunk.Text.AsSpan(0, read), separator) : read;
+                var endsDocument = separator.Length > 0 && chunk.Text.AsSpan(0, length).EndsWith(separator);
                 var nextOffset = offset + length;
-                var next = nextOffset < range.End
+                chunk.Length = length;
+                chunk.Start = new SourcePosition(r, offset, skip, startsDocument);
+                chunk.Next = nextOffset < range.End
                     ? new SourcePosition(r, nextOffset, 0, endsDocument)
                     : new SourcePosition(r + 1, r + 1 < ranges.Count ? ranges[r + 1].Start : 0, 0, true);
-                yield return new Chunk(buffer, length, new SourcePosition(r, offset, skip, startsDocument), next);
+                yield return chunk;
                 (offset, startsDocument, skip) = (nextOffset, endsDocument, 0);
             }
         }
@@ -251,41 +269,54 @@ public static class ShardPreparer
         return (chunk[end - 1] & 0x80) == 0 ? end : end - 1;
     }
 
-    private static int[] EncodeChunk(Chunk chunk, ITextEncoder encoder, byte[] separator)
+    private static void EncodeChunk(Chunk chunk, ITextEncoder encoder, byte[] separator)
     {
-        try
+        var text = chunk.Text.AsSpan(0, chunk.Length);
+        var tokens = chunk.Tokens.AsSpan();
+        if (encoder.EndOfTextToken is not { } endOfText)
         {
-            var text = chunk.Buffer.AsSpan(0, chunk.Length);
-            if (encoder.EndOfTextToken is not { } endOfText)
+            chunk.TokenCount = encoder.Encode(text, tokens);
+            return;
+        }
+        // Each document's end-of-text token takes the place of the separator before it (or, for the chunk's first
+        // document, the spare place in the buffer), so the tokens written never outrun the text read.
+        var count = 0;
+        var startsDocument = chunk.Start.StartsDocument;
+        while (!text.IsEmpty)
+        {
+            var at = separator.Length > 0 ? text.IndexOf(separator) : -1;
+            var document = at >= 0 ? text[..at] : text;
+            if (!document.IsEmpty)
             {
-                return encoder.Encode(text);
-            }
-            var tokens = new List<int>();
-            var startsDocument = chunk.Start.StartsDocument;
-            while (!text.IsEmpty)
-            {
-                var at = separator.Length > 0 ? text.IndexOf(separator) : -1;
-                var document = at >= 0 ? text[..at] : text;
-                if (!document.IsEmpty)
+                if (startsDocument)
                 {
-                    if (startsDocument)
-                    {
-                        tokens.Add(endOfText);
-                    }
-                    tokens.AddRange(encoder.Encode(document));
+                    tokens[count++] = endOfText;
                 }
-                text = at >= 0 ? text[(at + separator.Length)..] : [];
-                startsDocument = true;
+                count += encoder.Encode(document, tokens[count..]);
             }
-            return [.. tokens];
+            text = at >= 0 ? text[(at + separator.Length)..] : [];
+            startsDocument = true;
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(chunk.Buffer);
-        }
+        chunk.TokenCount = count;
     }
 
-    private sealed record Chunk(byte[] Buffer, int Length, SourcePosition Start, SourcePosition Next);
+    // One chunk of text and its tokens, in buffers that go round from chunk to chunk: the pipeline allocates no
+    // memory per chunk.
+    private sealed class Chunk
+    {
+        public byte[] Text { get; } = new byte[ChunkBytes];
+
+        // One token per byte at most, and an end-of-text token before the first document.
+        public int[] Tokens { get; } = new int[ChunkBytes + 1];
+
+        public int Length { get; set; }
+
+        public int TokenCount { get; set; }
+
+        public SourcePosition Start { get; set; }
+
+        public SourcePosition Next { get; set; }
+    }
 
     private sealed class Counters
     {

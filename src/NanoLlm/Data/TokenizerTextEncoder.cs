@@ -17,5 +17,5 @@ public sealed class TokenizerTextEncoder(Tokenizer tokenizer) : ITextEncoder
 
     public int TokenByteLength(int token) => tokenizer.TokenBytes(token).Length;
 
-    public int[] Encode(ReadOnlySpan<byte> text) => tokenizer.Encode(text, SpecialTokenHandling.AsText);
+    public int Encode(ReadOnlySpan<byte> text, Span<int> tokens) => tokenizer.Encode(text, tokens, SpecialTokenHandling.AsText);
 }

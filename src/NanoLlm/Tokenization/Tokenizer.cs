@@ -196,29 +196,26 @@ public sealed class Tokenizer
     public int[] Encode(ReadOnlySpan<byte> utf8, SpecialTokenHandling specials = SpecialTokenHandling.Refuse)
     {
         var tokens = new TokenBuffer(utf8.Length / 3 + 8);
-        if (_specials.Length == 0 || specials == SpecialTokenHandling.AsText)
+        Encode(utf8, specials, ref tokens);
+        return tokens.ToArray();
+    }
+
+    /// <summary>
+    /// Encodes <paramref name="utf8"/> into <paramref name="tokens"/> and returns how many ids it wrote. No token stands
+    /// for less than one byte, so a buffer of <c>utf8.Length</c> ids always has room: one buffer the size of the
+    /// longest text serves every call, with no allocation.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="tokens"/> is shorter than <paramref name="utf8"/>; or, with
+    /// <see cref="SpecialTokenHandling.Refuse"/>, the text holds a special token's spelling.</exception>
+    public int Encode(ReadOnlySpan<byte> utf8, Span<int> tokens, SpecialTokenHandling specials = SpecialTokenHandling.Refuse)
+    {
+        if (tokens.Length < utf8.Length)
         {
-            EncodeOrdinary(utf8, ref tokens);
-            return tokens.ToArray();
+            throw new ArgumentException($"The buffer holds {tokens.Length} ids; a text of {utf8.Length} bytes may need as many", nameof(tokens));
         }
-        var position = 0;
-        while (true)
-        {
-            var (index, special) = FindSpecial(utf8, position);
-            if (index < 0)
-            {
-                EncodeOrdinary(utf8[position..], ref tokens);
-                return tokens.ToArray();
-            }
-            if (specials == SpecialTokenHandling.Refuse)
-            {
-                throw new ArgumentException(
-                    $"The text holds the special token {_specials[special].Text} (at byte {index}): allow special tokens, or encode them as text", nameof(utf8));
-            }
-            EncodeOrdinary(utf8[position..index], ref tokens);
-            tokens.Add(_specials[special].Id);
-            position = index + _specialBytes[special].Length;
-        }
+        var buffer = new TokenBuffer(tokens);
+        Encode(utf8, specials, ref buffer);
+        return buffer.Count;
     }
 
     /// <summary>
@@ -389,6 +386,33 @@ public sealed class Tokenizer
         return false;
     }
 
+    private void Encode(ReadOnlySpan<byte> utf8, SpecialTokenHandling specials, ref TokenBuffer tokens)
+    {
+        if (_specials.Length == 0 || specials == SpecialTokenHandling.AsText)
+        {
+            EncodeOrdinary(utf8, ref tokens);
+            return;
+        }
+        var position = 0;
+        while (true)
+        {
+            var (index, special) = FindSpecial(utf8, position);
+            if (index < 0)
+            {
+                EncodeOrdinary(utf8[position..], ref tokens);
+                return;
+            }
+            if (specials == SpecialTokenHandling.Refuse)
+            {
+                throw new ArgumentException(
+                    $"The text holds the special token {_specials[special].Text} (at byte {index}): allow special tokens, or encode them as text", nameof(utf8));
+            }
+            EncodeOrdinary(utf8[position..index], ref tokens);
+            tokens.Add(_specials[special].Id);
+            position = index + _specialBytes[special].Length;
+        }
+    }
+
     private void EncodeOrdinary(ReadOnlySpan<byte> text, ref TokenBuffer tokens)
     {
         if (Split == SplitPattern.None)
@@ -422,7 +446,7 @@ public sealed class Tokenizer
         }
         int[]? rented = null;
         var parts = piece.Length + 1 <= StackPieceLength
-            ? stackalloc int[StackPieceLength * 2]
+            ? stackalloc int[(piece.Length + 1) * 2]
             : (rented = System.Buffers.ArrayPool<int>.Shared.Rent((piece.Length + 1) * 2));
         if (_ranks is not null)
         {
@@ -442,7 +466,7 @@ public sealed class Tokenizer
     /// tiktoken's byte_pair_merge: the piece starts as single bytes; while some two adjacent parts spell a token, the
     /// pair with the lowest rank (the leftmost at a tie) becomes one part. Quadratic in the piece's length, which is short.
     /// </summary>
-    private void MergeByRank(ReadOnlySpan<byte> piece, Span<int> scratch, ref TokenBuffer tokens)
+    private void MergeByRank(ReadOnlySpan<byte> piece, scoped Span<int> scratch, ref TokenBuffer tokens)
     {
         var n = piece.Length;
         var starts = scratch[..(n + 1)];
@@ -492,7 +516,7 @@ public sealed class Tokenizer
     /// minbpe's merge of one piece with learned merges: the piece starts as bytes; while some adjacent pair of tokens
     /// has a merge, the one learned first (the leftmost at a tie) becomes its token.
     /// </summary>
-    private void MergeByPairs(ReadOnlySpan<byte> piece, Span<int> scratch, ref TokenBuffer tokens)
+    private void MergeByPairs(ReadOnlySpan<byte> piece, scoped Span<int> scratch, ref TokenBuffer tokens)
     {
         var n = piece.Length;
         var ids = scratch[..n];
@@ -541,21 +565,33 @@ public sealed class Tokenizer
 
     private int MergeRank(int left, int right) => _merges!.TryGetMergeRank(left, right, out var rank) ? rank : NoRank;
 
-    /// <summary>A growing array of token ids.</summary>
-    private struct TokenBuffer(int capacity)
+    /// <summary>Token ids written into a caller's buffer, which has room for all of them, or into an array that grows.</summary>
+    private ref struct TokenBuffer
     {
-        private int[] _items = new int[capacity];
-        private int _count;
+        private int[]? _array;
+        private Span<int> _items;
+
+        public TokenBuffer(int capacity) => _items = _array = new int[capacity];
+
+        public TokenBuffer(Span<int> items) => _items = items;
+
+        public int Count { get; private set; }
 
         public void Add(int token)
         {
-            if (_count == _items.Length)
+            if (Count == _items.Length)
             {
-                Array.Resize(ref _items, _items.Length * 2);
+                Grow();
             }
-            _items[_count++] = token;
+            _items[Count++] = token;
         }
 
-        public readonly int[] ToArray() => _items.AsSpan(0, _count).ToArray();
+        public readonly int[] ToArray() => _items[..Count].ToArray();
+
+        private void Grow()
+        {
+            Array.Resize(ref _array, _array!.Length * 2);
+            _items = _array;
+        }
     }
 }

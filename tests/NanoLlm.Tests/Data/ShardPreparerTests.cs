@@ -25,14 +25,13 @@ public sealed class ShardPreparerTests : IDisposable
 
         public int TokenByteLength(int token) => token == 256 ? 0 : 1;
 
-        public int[] Encode(ReadOnlySpan<byte> text)
+        public int Encode(ReadOnlySpan<byte> text, Span<int> tokens)
         {
-            var tokens = new int[text.Length];
             for (var i = 0; i < text.Length; i++)
             {
                 tokens[i] = text[i];
             }
-            return tokens;
+            return text.Length;
         }
     }
 
@@ -114,6 +113,32 @@ public sealed class ShardPreparerTests : IDisposable
     }
 
     [Fact]
+    public void A_full_chunk_of_one_document_keeps_every_byte_after_its_end_of_text_token()
+    {
+        var text = new byte[(2 * ShardPreparer.ChunkBytes) + 5];
+        text.AsSpan().Fill((byte)'x');
+        var file = _folder.Write("long.txt", Encoding.UTF8.GetString(text));
+
+        var summary = Prepare(new BytesWithEndOfText(), [new ShardSplit("train", SourceRange.Whole([file]))], shardTokens: 1 << 22);
+
+        var tokens = ReadSplit("train", 257, Fingerprint.Of("bytes+eot"));
+        Assert.Equal([256, .. text.Select(b => (int)b)], tokens);
+        Assert.Equal(text.Length, summary.Splits[0].TextBytes);
+    }
+
+    [Fact]
+    public void Chunks_of_one_byte_documents_get_an_end_of_text_token_for_each()
+    {
+        var text = string.Concat(Enumerable.Repeat("ab|c|", 500_000));
+        var file = _folder.Write("short.txt", text);
+
+        Prepare(new BytesWithEndOfText(), [new ShardSplit("train", SourceRange.Whole([file]))], shardTokens: 1 << 22, separator: "|", threads: 3);
+
+        var expected = Enumerable.Repeat<int[]>([256, 'a', 'b', 256, 'c'], 500_000).SelectMany(t => t);
+        Assert.Equal(expected, ReadSplit("train", 257, Fingerprint.Of("bytes+eot")));
+    }
+
+    [Fact]
     public void Shards_are_the_same_whatever_the_thread_count_and_decode_to_the_text()
     {
         var text = Lines(seed: 1, bytes: (5 * ShardPreparer.ChunkBytes / 2) + 123);
@@ -183,6 +208,29 @@ public sealed class ShardPreparerTests : IDisposable
         Assert.All(left, name => Assert.Equal(complete[name], File.ReadAllBytes(Path.Combine(Output, name))));
         Prepare(new TokenizerTextEncoder(Tokenizer.ByteLevel), splits, shardTokens: 300_000);
         Assert.Equal(complete, ShardBytes());
+    }
+
+    [Fact]
+    public void A_shard_that_cannot_be_put_in_place_stops_the_preparation_leaving_no_later_shard_nor_temporary_file()
+    {
+        var file = _folder.Write("t.txt", Lines(seed: 5, bytes: 50_000));
+        Directory.CreateDirectory(Path.Combine(Output, "train_000001.bin"));
+
+        Assert.ThrowsAny<IOException>(() => Prepare(new TokenizerTextEncoder(Tokenizer.ByteLevel), [new ShardSplit("train", SourceRange.Whole([file]))], shardTokens: 7_000));
+
+        Assert.Equal(["train_000000.bin", "train_000001.bin"], Directory.GetFileSystemEntries(Output).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
+    public void A_file_that_shrank_since_it_was_measured_stops_the_preparation_naming_it()
+    {
+        var file = _folder.Write("t.txt", Lines(seed: 6, bytes: 3 * ShardPreparer.ChunkBytes / 2));
+
+        var error = Assert.Throws<IOException>(() => Prepare(
+            new TokenizerTextEncoder(Tokenizer.ByteLevel), [new ShardSplit("train", [new SourceRange(file, 0, 3 * ShardPreparer.ChunkBytes)])], shardTokens: 100_000));
+
+        Assert.Contains(file, error.Message);
+        Assert.Empty(Directory.GetFiles(Output, "*.tmp"));
     }
 
     [Fact]

@@ -57,6 +57,44 @@ public sealed class TokenizerTests
         Assert.Equal(50256, gpt2.EndOfText);
     }
 
+    public static TheoryData<string> EncoderNames => ["gpt2", "o200k_base", "trained", "trained without split", "bytes"];
+
+    private static Tokenizer Named(string name) => name switch
+    {
+        "trained" => Trained(),
+        "trained without split" => Trained(SplitPattern.None),
+        "bytes" => Tokenizer.ByteLevel,
+        _ => Tokenizer.Pretrained(name),
+    };
+
+    [Theory]
+    [MemberData(nameof(EncoderNames))]
+    public void Encoding_into_a_buffer_of_one_id_per_byte_gives_the_ids_of_encode(string name)
+    {
+        var tokenizer = Named(name);
+        var shakespeare = File.ReadAllBytes(TinyShakespeare.Path).AsSpan(0, 200_000).ToArray();
+        var buffer = new int[shakespeare.Length];
+
+        var count = tokenizer.Encode(shakespeare, buffer, SpecialTokenHandling.AsText);
+
+        Assert.Equal(tokenizer.Encode(shakespeare, SpecialTokenHandling.AsText), buffer[..count]);
+        Gen.String.Sample(text =>
+        {
+            var utf8 = Encoding.UTF8.GetBytes(text + "<|endoftext|>" + text);
+            var exact = new int[utf8.Length];
+            var written = tokenizer.Encode(utf8, exact, SpecialTokenHandling.Allow);
+            Assert.Equal(tokenizer.Encode(utf8, SpecialTokenHandling.Allow), exact[..written]);
+        }, iter: 2000, threads: 1);
+    }
+
+    [Fact]
+    public void Encoding_into_a_buffer_shorter_than_the_text_is_refused()
+    {
+        var message = Assert.Throws<ArgumentException>(() => Tokenizer.Pretrained("gpt2").Encode("Hello world"u8, new int[10])).Message;
+
+        Assert.Contains("11", message);
+    }
+
     [Fact]
     public void A_special_token_that_spells_a_vocabulary_token_is_refused()
     {
