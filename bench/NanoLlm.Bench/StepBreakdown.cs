@@ -10,7 +10,9 @@ namespace NanoLlm.Bench;
 /// <summary>
 /// Where one training step of a GPT (<see cref="StepShape"/>: the baby GPT by default, or a run file's model and
 /// optimizer) spends its time, at each thread count in one process: first a check that a few steps from the same start
-/// give the same losses and weights at every thread count (their hash, to compare builds); then the whole step through
+/// give the same losses and weights at every thread count (their hash, to compare builds), on the one model and optimizer
+/// the timing uses, restarted before each check and before the timing, so the process holds one model's parameters,
+/// gradients and optimizer state (its peak memory is what <see cref="Gpt2Step"/> reports); then the whole step through
 /// the model (forward, zeroing, backward, clipping, the optimizer), then each part alone on the first block's layers
 /// and the model's own shapes, times how often a step runs it (rows "of which" are inside the row above and not added
 /// again); then ms/step, tokens/s and MFU against the peak <see cref="PeakProbe"/> measures at the same thread count.
@@ -22,6 +24,9 @@ public static class StepBreakdown
 {
     private const int CheckSteps = 5;
 
+    // The model's initialization and the batch are drawn from this seed.
+    private const int Seed = 1;
+
     public sealed record Result(int Threads, double StepMilliseconds, double TokensPerSecond, double Mfu);
 
     private sealed record Part(string Name, int PerStep, double Forward, double Backward, bool Inside = false)
@@ -31,7 +36,7 @@ public static class StepBreakdown
 
     public static IReadOnlyList<Result> Run(StepShape shape, IReadOnlyList<int> threadCounts, double seconds, bool parts = true)
     {
-        var random = new Random(1);
+        var random = new Random(Seed);
         var model = shape.CreateModel();
         model.Initialize(random);
         var optimizer = shape.CreateOptimizer(model.Parameters);
@@ -50,8 +55,9 @@ public static class StepBreakdown
             foreach (var threads in threadCounts)
             {
                 KernelSettings.MaxThreads = threads;
-                Console.WriteLine($"check, threads={threads}: {Check(shape, inputs, targets)}");
+                Console.WriteLine($"check, threads={threads}: {Check(shape, model, optimizer, inputs, targets)}");
             }
+            Restart(model, optimizer);
             foreach (var threads in threadCounts)
             {
                 KernelSettings.MaxThreads = threads;
@@ -115,13 +121,11 @@ public static class StepBreakdown
         return loss;
     }
 
-    // The losses of a few steps from a fresh model and the weights' hash after them (FNV-1a over their bits): equal
-    // lines mean equal numbers, whatever the thread count or build.
-    private static string Check(StepShape shape, int[] inputs, int[] targets)
+    // The losses of a few steps from the restarted model and the weights' hash after them (FNV-1a over their bits):
+    // equal lines mean equal numbers, whatever the thread count or build.
+    private static string Check(StepShape shape, GptModel model, IOptimizer optimizer, int[] inputs, int[] targets)
     {
-        var model = shape.CreateModel();
-        model.Initialize(new Random(1));
-        var optimizer = shape.CreateOptimizer(model.Parameters);
+        Restart(model, optimizer);
         var losses = new float[CheckSteps];
         for (var i = 0; i < CheckSteps; i++)
         {
@@ -133,6 +137,18 @@ public static class StepBreakdown
             hash = (hash ^ BitConverter.SingleToUInt32Bits(value)) * 1099511628211UL;
         }
         return string.Create(CultureInfo.InvariantCulture, $"losses {string.Join(" ", losses.Select(l => l.ToString("R", CultureInfo.InvariantCulture)))}, weights hash {hash:x16}");
+    }
+
+    // The model and optimizer as Run creates them: the weights initialized from the seed and the optimizer as
+    // constructed, its state zero and no update taken (its State and UpdateCount are all a checkpoint saves to resume it).
+    private static void Restart(GptModel model, IOptimizer optimizer)
+    {
+        model.Initialize(new Random(Seed));
+        foreach (var (_, buffer) in optimizer.State)
+        {
+            Array.Clear(buffer);
+        }
+        optimizer.UpdateCount = 0;
     }
 
     // The parts of a step, timed on the model's first block (its buffers hold the last step's activations) and its
