@@ -37,8 +37,9 @@ public static class DiagnosticsCost
             model.Parameters.ZeroGrads();
             model.Forward(inputs, targets, batchSize, length);
             model.Backward();
-            GradientClipping.Clip(model.Parameters, settings.GradClip);
-            optimizer.Update(model.Parameters, 1e-4f);
+            // As the trainer does: clipping's scale goes into the update's pass.
+            var norm = GradientClipping.GlobalNorm(model.Parameters);
+            optimizer.Update(model.Parameters, 1e-4f, GradientClipping.ScaleFor(norm, settings.GradClip));
         }
 
         var steps = new List<double>();
