@@ -58,6 +58,14 @@ internal static unsafe partial class Gemm
     // Rows or columns are handed out in chunks of this many tiles, so a thread that falls behind (a busy core) takes fewer.
     private const int ChunkTiles = 4;
 
+    // When the row split's packed block of B outgrows L2 (more than L2BlockFloats: 256 KiB), every B panel the
+    // micro-kernel reads comes from L3, and a chunk of 4 row tiles reads each panel for 4 tiles only. Such a chunk
+    // takes up to 16 row tiles while its block of C (rows × block columns, updated once per depth block) stays within
+    // ChunkOutputFloats (128 KiB): dW += dYᵀ·X, whose blocks are a few panels wide and hundreds deep, gains the most.
+    private const int L2BlockFloats = 1 << 16;
+    private const int ChunkOutputFloats = 1 << 15;
+    private const int WideChunkTiles = 16;
+
     [ThreadStatic]
     private static float[]? _scratch;
 
@@ -103,9 +111,9 @@ internal static unsafe partial class Gemm
                 MultiplyDeep(g, width, nextChunk);
                 return;
             }
-            var chunkRows = ChunkTiles * mr;
-            var packedASize = RoundUp(chunkRows * kcMax, AlignmentFloats) + AlignmentFloats;
             var packedBSize = RoundUp(g.K * ncMax, AlignmentFloats);
+            var chunkRows = (packedBSize > L2BlockFloats ? Math.Clamp(ChunkOutputFloats / (mr * ncMax), ChunkTiles, WideChunkTiles) : ChunkTiles) * mr;
+            var packedASize = RoundUp(chunkRows * kcMax, AlignmentFloats) + AlignmentFloats;
             var packedA = Scratch(packedASize + packedBSize + tileSize + nr);
             var packedB = packedA + packedASize;
             var tile = packedB + packedBSize;

@@ -381,6 +381,27 @@ public sealed class MatMulTests
         }
     }
 
+    // dYᵀ·X summed over many rows (the weight gradient of a large batch): the packed block of X outgrows L2, so the row
+    // split hands out chunks of up to 16 row tiles, the last one partial; on two threads each element is still the sum
+    // the naive product gives.
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    [InlineData(128)]
+    [InlineData(0)]
+    public void BackwardWeight_over_many_rows_matches_naive(int width)
+    {
+        const int m = 1500, k = 300, n = 200;
+        var dy = RandomArray(m * n, 37);
+        var x = RandomArray(m * k, 38);
+        var dw = RandomArray(n * k, 39);
+        var before = (float[])dw.Clone();
+        With(width, 2, () => MatMul.BackwardWeight(dw, [], dy, x, m, k, n));
+
+        var (expected, bound) = NaiveProduct(n, m, k, (i, p) => dy[(p * n) + i], (p, j) => x[(p * k) + j], (i, j) => before[(i * k) + j]);
+        AssertClose(expected, dw, e => (m + 2) * Unit * bound[e], "dw");
+    }
+
     [Theory]
     [InlineData(200, 257, 200)]
     [InlineData(260, 520, 65)]
