@@ -31,9 +31,9 @@ internal static unsafe partial class Gemm
     // packed[block][pc][…] = B[K,N] in the row split's panels, block by block of columns
     public static PackedMatrix PackB(float* b, nint rowStride, nint columnStride, int k, int n, int width)
     {
-        var (_, nr, blockColumns) = TileFor(width);
+        var nr = TileFor(width).Columns;
         var kcMax = Math.Min(BlockDepth, k);
-        var ncMax = Math.Clamp(PackedBudget / k / nr * nr, nr, Math.Min(blockColumns, RoundUp(n, nr)));
+        var ncMax = RowSplitBlockColumns(k, n, width);
         var blockSize = RoundUp(k * ncMax, AlignmentFloats);
         var blocks = (n + ncMax - 1) / ncMax;
         var buffer = GC.AllocateArray<float>((blocks * blockSize) + AlignmentFloats, pinned: true);

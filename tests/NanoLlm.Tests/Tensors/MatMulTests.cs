@@ -402,6 +402,22 @@ public sealed class MatMulTests
         AssertClose(expected, dw, e => (m + 2) * Unit * bound[e], "dw");
     }
 
+    // The weight gradient of a 10M-sized layer sums over 16 × 256 rows: its B (X, 384 columns) is packed whole in one
+    // block, so its A (dY read across rows, from memory) is packed once rather than once per block of columns.
+    [Theory]
+    [InlineData(512, 4096, 384, 384)]
+    [InlineData(256, 4096, 384, 384)]
+    [InlineData(512, 4096, 768, 384)]
+    [InlineData(512, 256, 3072, 2048)]
+    [InlineData(512, 50304, 768, 32)]
+    public void The_row_split_packs_a_block_of_columns_within_the_budget(int width, int k, int n, int expectedColumns)
+    {
+        var columns = Gemm.RowSplitBlockColumns(k, n, width);
+
+        Assert.Equal(expectedColumns, columns);
+        Assert.True(columns == Gemm.TileFor(width).Columns || (long)k * columns <= Gemm.PackedBudget);
+    }
+
     [Theory]
     [InlineData(200, 257, 200)]
     [InlineData(260, 520, 65)]
